@@ -1,0 +1,373 @@
+"""Exact Hessians of the mean softmax cross-entropy loss, as dense float64 matrices.
+
+The loss is L(w) = (1/N) sum_i CE(f(x_i; w), y_i) over all parameters w (M of them,
+flattened in ``model.parameters()`` order). Besides the Hessian H we build its
+generalized Gauss-Newton part G = (1/N) sum_i J_i^T (diag(p_i) - p_i p_i^T) J_i and
+the residual R = H - G (Sagun et al., section 2).
+
+Two engines compute the same matrices:
+
+* ``mlp``: for ``nn.Sequential`` stacks of ``nn.Linear`` and ReLU/Tanh (the paper's
+  fully connected nets). It uses the layer structure: every weight enters one
+  pre-activation linearly, so each Hessian block (l, m) is a sum over samples of
+  small per-sample Jacobians times input activations, contracted in one matrix
+  product, and only the blocks with l >= m are computed (symmetry). No autograd
+  library offers this assembly, so it is written here; it is checked against
+  ``torch.func.hessian`` and the generic engine in the tests.
+* ``generic``: any module. Columns of H are Hessian-vector products
+  (forward-over-reverse, ``torch.func.jvp`` of ``torch.func.grad``), columns of G
+  are Jacobian-transpose/Jacobian products, both vmapped over chunks of basis
+  vectors.
+
+``engine="auto"`` picks ``mlp`` when the model has that structure. Data is processed
+in batches, each weighted by its size, so the result does not depend on the split.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, grad, jvp, vjp, vmap
+
+from .progress import progress
+
+DTYPE = torch.float64
+ENGINES = ("auto", "mlp", "generic")
+BUDGET_FIELD = "hessian.memory_budget_gb"
+
+
+class HessianMemoryError(MemoryError):
+    """The dense matrices would not fit in the configured memory budget."""
+
+
+@dataclass(frozen=True)
+class HessianSplit:
+    """H = G + R as dense float64 (M, M) tensors; ``residual`` is ``hessian - gauss_newton``."""
+
+    hessian: Tensor
+    gauss_newton: Tensor
+
+    @property
+    def residual(self) -> Tensor:
+        return self.hessian - self.gauss_newton
+
+
+def num_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def estimate_memory_bytes(num_params: int, n_matrices: int = 1) -> int:
+    """Peak bytes to hold ``n_matrices`` dense float64 M x M matrices, plus the
+    workspace of one more (eigvalsh and the residual need a copy)."""
+    return (n_matrices + 1) * num_params * num_params * 8
+
+
+def check_memory(num_params: int, budget_gb: float, n_matrices: int = 1) -> None:
+    """Refuse before allocating when the dense matrices exceed ``budget_gb``."""
+    need = estimate_memory_bytes(num_params, n_matrices)
+    if need > budget_gb * 2**30:
+        raise HessianMemoryError(
+            f"the exact Hessian of M={num_params} parameters needs about "
+            f"{need / 2**30:.2f} GiB ({n_matrices} dense float64 matrices of M^2 x 8 bytes "
+            f"plus workspace), over the budget {BUDGET_FIELD}={budget_gb} GiB; raise "
+            f"{BUDGET_FIELD}, shrink the model, or use spectrum.method: lanczos"
+        )
+
+
+def _batches(inputs: Tensor, targets: Tensor, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
+    for start in range(0, len(inputs), batch_size):
+        yield inputs[start : start + batch_size], targets[start : start + batch_size]
+
+
+def _float64_copy(model: nn.Module, device: torch.device) -> nn.Module:
+    return copy.deepcopy(model).to(device=device, dtype=DTYPE).eval()
+
+
+# ----------------------------------------------------------------------------- mlp engine
+
+_ACTIVATIONS: dict[type, tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]] = {
+    # activation type -> (first derivative, second derivative), as functions of the pre-activation
+    nn.ReLU: (lambda h: (h > 0).to(h.dtype), torch.zeros_like),
+    nn.Tanh: (lambda h: 1 - torch.tanh(h) ** 2, lambda h: -2 * torch.tanh(h) * (1 - torch.tanh(h) ** 2)),
+    nn.Identity: (torch.ones_like, torch.zeros_like),
+}
+
+
+def mlp_layers(model: nn.Module) -> list[tuple[nn.Linear, type | None]] | None:
+    """[(linear, activation type after it)] when ``model`` is Linear/activation alternating
+    (an optional leading ``nn.Flatten`` allowed), else None."""
+    if not isinstance(model, nn.Sequential):
+        return None
+    modules = list(model)
+    if modules and isinstance(modules[0], nn.Flatten):
+        modules = modules[1:]
+    layers: list[tuple[nn.Linear, type | None]] = []
+    expect_linear = True
+    for module in modules:
+        if expect_linear and isinstance(module, nn.Linear):
+            layers.append((module, None))
+        elif not expect_linear and type(module) in _ACTIVATIONS:
+            layers[-1] = (layers[-1][0], type(module))
+        else:
+            return None
+        expect_linear = not expect_linear
+    if not layers or layers[-1][1] is not None:
+        return None
+    return layers
+
+
+class _MLPAssembler:
+    """Accumulates the (l, m), l >= m blocks of H (and G) over sample chunks."""
+
+    def __init__(self, layers: list[tuple[nn.Linear, type | None]], n_total: int, with_gn: bool):
+        self.weights = [lin.weight.detach() for lin, _ in layers]
+        self.biases = [None if lin.bias is None else lin.bias.detach() for lin, _ in layers]
+        self.acts = [act for _, act in layers]
+        self.n_total = n_total
+        self.with_gn = with_gn
+        self.blocks_h: dict[tuple[int, int], Tensor] = {}
+        self.blocks_g: dict[tuple[int, int], Tensor] = {}
+
+    def _augment(self, a: Tensor, layer: int) -> Tensor:
+        """Input activations with a trailing 1 when the layer has a bias."""
+        if self.biases[layer] is None:
+            return a
+        return torch.cat([a, a.new_ones(len(a), 1)], dim=1)
+
+    def add(self, x: Tensor, y: Tensor) -> None:
+        n_layers = len(self.weights)
+        x = x.reshape(len(x), -1)
+        # forward pass: augmented inputs a_bar[l] of layer l, pre-activations h[l]
+        a_bar, h, d1, d2 = [], [], [], []
+        a = x
+        for l in range(n_layers):
+            a_bar.append(self._augment(a, l))
+            h_l = a @ self.weights[l].T
+            if self.biases[l] is not None:
+                h_l = h_l + self.biases[l]
+            h.append(h_l)
+            if l < n_layers - 1:
+                first, second = _ACTIVATIONS[self.acts[l]]
+                d1.append(first(h_l))
+                d2.append(second(h_l))
+                a = _apply(self.acts[l], h_l)
+        prob = torch.softmax(h[-1], dim=1)
+        onehot = torch.nn.functional.one_hot(y, prob.shape[1]).to(DTYPE)
+        scale = 1.0 / self.n_total
+        # backward: delta[l] = dL/dh[l]; S[l] = d^2L/dh[l]^2 (SG[l]: Gauss-Newton part)
+        delta = [None] * n_layers
+        curv = [None] * n_layers
+        curv_gn = [None] * n_layers
+        delta[-1] = (prob - onehot) * scale
+        curv[-1] = (torch.diag_embed(prob) - prob[:, :, None] * prob[:, None, :]) * scale
+        curv_gn[-1] = curv[-1]
+        for l in range(n_layers - 2, -1, -1):
+            w_next = self.weights[l + 1]
+            back = delta[l + 1] @ w_next
+            delta[l] = d1[l] * back
+            outer = d1[l][:, :, None] * d1[l][:, None, :]
+            curv_gn[l] = outer * (w_next.T @ curv_gn[l + 1] @ w_next)
+            curv[l] = outer * (w_next.T @ curv[l + 1] @ w_next) + torch.diag_embed(d2[l] * back)
+        # blocks (l, m) for l >= m, with jac = dh[l]/dh[m] and act_jac = d a_bar[l]/dh[m]:
+        #   block[p,q,r,s] = sum_n (curv[l] jac)[n,p,r] a_bar[l][n,q] a_bar[m][n,s]
+        #                  + sum_n delta[l][n,p] act_jac[n,q,r] a_bar[m][n,s]      (l > m only)
+        for m in range(n_layers):
+            jac = torch.eye(h[m].shape[1], dtype=DTYPE, device=x.device).expand(len(x), -1, -1)
+            for l in range(m, n_layers):
+                if l > m:
+                    act_jac = d1[l - 1][:, :, None] * jac  # d a[l-1] / d h[m]  (n, q, r)
+                    jac = torch.einsum("ij,njk->nik", self.weights[l], act_jac)
+                inputs_lm = _outer(a_bar[l], a_bar[m])  # (n, q, s)
+                term = _contract(curv[l] @ jac, inputs_lm)  # (p, r, q, s)
+                if l > m:
+                    if self.biases[l] is not None:  # the bias input is constant
+                        act_jac = torch.cat([act_jac, act_jac.new_zeros(len(x), 1, act_jac.shape[2])], 1)
+                    second = _contract(_outer(delta[l], a_bar[m]), act_jac)  # (p, s, q, r)
+                    term += second.permute(0, 3, 2, 1)
+                self._add(self.blocks_h, (l, m), term)
+                if self.with_gn:
+                    self._add(self.blocks_g, (l, m), _contract(curv_gn[l] @ jac, inputs_lm))
+
+    @staticmethod
+    def _add(blocks: dict, key: tuple[int, int], term: Tensor) -> None:
+        """Accumulate a (p, r, q, s) contribution into blocks[key], stored as (p, q, r, s)."""
+        term = term.permute(0, 2, 1, 3)
+        if key in blocks:
+            blocks[key] += term
+        else:
+            blocks[key] = term.contiguous()
+
+    def matrix(self, blocks: dict[tuple[int, int], Tensor]) -> Tensor:
+        """Scatter the augmented (l, m) blocks into one M x M matrix in parameter order."""
+        offsets, sizes = [], []
+        total = 0
+        for w, b in zip(self.weights, self.biases):
+            offsets.append(total)
+            sizes.append(w.numel() + (0 if b is None else b.numel()))
+            total += sizes[-1]
+        device = self.weights[0].device
+        out = torch.empty(total, total, dtype=DTYPE, device=device)
+        for (l, m), block in blocks.items():
+            rows = self._split(block, l, m)
+            for (ri, ci), sub in rows.items():
+                r0 = offsets[l] + ri[0]
+                c0 = offsets[m] + ci[0]
+                out[r0 : r0 + ri[1], c0 : c0 + ci[1]] = sub
+                if l != m:
+                    out[c0 : c0 + ci[1], r0 : r0 + ri[1]] = sub.T
+        return out
+
+    def _split(self, block: Tensor, l: int, m: int) -> dict:
+        """Weight/bias sub-blocks of an augmented block, keyed by ((row start, rows), (col start, cols))."""
+        out_l, in_l = self.weights[l].shape
+        out_m, in_m = self.weights[m].shape
+        row_parts = [((0, out_l * in_l), slice(0, in_l))]
+        if self.biases[l] is not None:
+            row_parts.append(((out_l * in_l, out_l), slice(in_l, in_l + 1)))
+        col_parts = [((0, out_m * in_m), slice(0, in_m))]
+        if self.biases[m] is not None:
+            col_parts.append(((out_m * in_m, out_m), slice(in_m, in_m + 1)))
+        subs = {}
+        for r_key, r_slice in row_parts:
+            for c_key, c_slice in col_parts:
+                subs[(r_key, c_key)] = block[:, r_slice, :, c_slice].reshape(r_key[1], c_key[1])
+        return subs
+
+
+def _outer(left: Tensor, right: Tensor) -> Tensor:
+    """Per-sample outer product: (n, a), (n, b) -> (n, a, b)."""
+    return left[:, :, None] * right[:, None, :]
+
+
+def _contract(left: Tensor, right: Tensor) -> Tensor:
+    """sum_n left[n, a, b] right[n, c, d] -> (a, b, c, d), as one matrix product."""
+    n, a, b = left.shape
+    _, c, d = right.shape
+    return (left.reshape(n, a * b).T @ right.reshape(n, c * d)).reshape(a, b, c, d)
+
+
+def _apply(act: type | None, h: Tensor) -> Tensor:
+    if act is nn.ReLU:
+        return torch.relu(h)
+    if act is nn.Tanh:
+        return torch.tanh(h)
+    return h
+
+
+def _mlp_matrices(model, inputs, targets, batch_size, with_gn, show_progress):
+    layers = mlp_layers(model)
+    assembler = _MLPAssembler(layers, len(inputs), with_gn)
+    n_batches = -(-len(inputs) // batch_size)
+    with torch.no_grad():
+        for x, y in progress(_batches(inputs, targets, batch_size), total=n_batches,
+                             desc="hessian (mlp)", disable=not show_progress):
+            assembler.add(x, y)
+    hessian = assembler.matrix(assembler.blocks_h)
+    gauss_newton = assembler.matrix(assembler.blocks_g) if with_gn else None
+    return hessian, gauss_newton
+
+
+# ------------------------------------------------------------------------- generic engine
+
+
+def _generic_matrices(model, inputs, targets, batch_size, chunk_size, with_gn, show_progress):
+    names = [name for name, _ in model.named_parameters()]
+    shapes = [p.shape for _, p in model.named_parameters()]
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    n_params = flat.numel()
+    n_total = len(inputs)
+
+    def unflatten(vector: Tensor) -> dict[str, Tensor]:
+        return {n: t.reshape(s) for n, t, s in zip(names, vector.split([s.numel() for s in shapes]), shapes)}
+
+    hessian = torch.zeros(n_params, n_params, dtype=DTYPE, device=flat.device)
+    gauss_newton = torch.zeros_like(hessian) if with_gn else None
+    eye = torch.eye(n_params, dtype=DTYPE, device=flat.device)
+    n_batches = -(-n_total // batch_size)
+    n_chunks = -(-n_params // chunk_size)
+    bar = progress(total=n_batches * n_chunks, desc="hessian (generic)", disable=not show_progress)
+    for x, y in _batches(inputs, targets, batch_size):
+        weight = len(x) / n_total
+
+        def logits(w: Tensor, x=x) -> Tensor:
+            return functional_call(model, unflatten(w), (x,))
+
+        def loss(w: Tensor, x=x, y=y) -> Tensor:
+            return torch.nn.functional.cross_entropy(logits(w), y)
+
+        def hvp(v: Tensor) -> Tensor:
+            return jvp(grad(loss), (flat,), (v,))[1]
+
+        def gnvp(v: Tensor) -> Tensor:
+            z, jv = jvp(logits, (flat,), (v,))
+            prob = torch.softmax(z, dim=1)
+            a_jv = prob * jv - prob * (prob * jv).sum(1, keepdim=True)
+            return vjp(logits, flat)[1](a_jv / len(z))[0]
+
+        for start in range(0, n_params, chunk_size):
+            basis = eye[start : start + chunk_size]
+            hessian[start : start + chunk_size] += weight * vmap(hvp)(basis)
+            if with_gn:
+                gauss_newton[start : start + chunk_size] += weight * vmap(gnvp)(basis)
+            bar.update()
+    bar.close()
+    return hessian, gauss_newton
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def _prepare(model, inputs, targets, engine, memory_budget_gb, n_matrices, device):
+    if engine not in ENGINES:
+        raise ValueError(f"hessian.engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "mlp" and mlp_layers(model) is None:
+        raise ValueError("hessian.engine='mlp' needs nn.Sequential(Linear, ReLU|Tanh, ..., Linear)")
+    if len(inputs) != len(targets) or len(inputs) == 0:
+        raise ValueError(f"need as many targets as inputs (>0), got {len(inputs)} and {len(targets)}")
+    check_memory(num_parameters(model), memory_budget_gb, n_matrices)
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model64 = _float64_copy(model, device)
+    inputs = inputs.to(device=device, dtype=DTYPE)
+    targets = targets.to(device=device, dtype=torch.long)
+    use_mlp = engine == "mlp" or (engine == "auto" and mlp_layers(model) is not None)
+    return model64, inputs, targets, use_mlp
+
+
+def _matrices(model, inputs, targets, *, with_gn, batch_size, chunk_size, engine,
+              memory_budget_gb, device, show_progress):
+    model64, inputs, targets, use_mlp = _prepare(
+        model, inputs, targets, engine, memory_budget_gb, 3 if with_gn else 1, device)
+    if use_mlp:
+        return _mlp_matrices(model64, inputs, targets, batch_size, with_gn, show_progress)
+    return _generic_matrices(model64, inputs, targets, batch_size, chunk_size, with_gn, show_progress)
+
+
+def exact_hessian(model: nn.Module, inputs: Tensor, targets: Tensor, *, batch_size: int = 1000,
+                  chunk_size: int = 64, engine: str = "auto", memory_budget_gb: float = 8.0,
+                  device: str | torch.device | None = None, show_progress: bool = False) -> Tensor:
+    """Dense float64 (M, M) Hessian of the mean cross-entropy of ``model`` on (inputs, targets).
+
+    ``targets`` are class indices. ``batch_size`` bounds how many samples are processed at
+    once, ``chunk_size`` how many basis vectors the generic engine pushes through at once.
+    Raises ``HessianMemoryError`` before allocating when the matrix would exceed
+    ``memory_budget_gb``.
+    """
+    hessian, _ = _matrices(model, inputs, targets, with_gn=False, batch_size=batch_size,
+                           chunk_size=chunk_size, engine=engine, memory_budget_gb=memory_budget_gb,
+                           device=device, show_progress=show_progress)
+    return hessian
+
+
+def hessian_split(model: nn.Module, inputs: Tensor, targets: Tensor, *, batch_size: int = 1000,
+                  chunk_size: int = 64, engine: str = "auto", memory_budget_gb: float = 8.0,
+                  device: str | torch.device | None = None, show_progress: bool = False) -> HessianSplit:
+    """H and its Gauss-Newton part G (R = H - G), dense float64; arguments as ``exact_hessian``."""
+    hessian, gauss_newton = _matrices(model, inputs, targets, with_gn=True, batch_size=batch_size,
+                                      chunk_size=chunk_size, engine=engine,
+                                      memory_budget_gb=memory_budget_gb, device=device,
+                                      show_progress=show_progress)
+    return HessianSplit(hessian=hessian, gauss_newton=gauss_newton)

@@ -1,0 +1,108 @@
+"""The workflow configuration: loading, validation against the schema, and derived run lists.
+
+``validate_config`` is what the Snakefile calls at parse time, so a bad config fails
+before any job starts, with every offending field named by its dotted path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration breaks the schema or a cross-field rule; the message names the fields."""
+
+
+def _field(path) -> str:
+    return ".".join(str(part) for part in path) or "<top level>"
+
+
+def _describe(error) -> str:
+    """One line per schema violation, naming the field and, where known, the allowed values."""
+    where = _field(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        return f"config field '{_field([*error.absolute_path, unknown[0]])}': unknown key (allowed keys at '{where}': {', '.join(allowed)})"
+    if error.validator == "enum":
+        return f"config field '{where}': {error.instance!r} is not allowed (allowed values: {', '.join(map(str, error.validator_value))})"
+    if error.validator == "oneOf" and error.absolute_path and error.absolute_path[-1] == "cutoff":
+        return f"config field '{where}': {error.instance!r} must be a number >= 0 or a list of them, one per k"
+    return f"config field '{where}': {error.message}"
+
+
+def load_schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def run_ids(config: dict) -> list[str]:
+    """Every Family A training run, as ``<group>_k<k>``."""
+    return [f"{group['name']}_k{k}" for group in config["clusters"]["groups"] for k in group["k"]]
+
+
+def validate_config(config: dict) -> dict:
+    """Raise ConfigError listing every problem; return ``config`` unchanged when it is valid."""
+    errors = sorted(Draft202012Validator(load_schema()).iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    problems = [_describe(e) for e in errors]
+    if not problems:
+        problems = _cross_field_problems(config)
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    return config
+
+
+def _cross_field_problems(config: dict) -> list[str]:
+    clusters = config["clusters"]
+    groups = clusters["groups"]
+    names = [g["name"] for g in groups]
+    problems = []
+    if len(set(names)) != len(names):
+        problems.append(f"config field 'clusters.groups': group names must be unique, got {names}")
+    for i, group in enumerate(groups):
+        if isinstance(group["cutoff"], list) and len(group["cutoff"]) != len(group["k"]):
+            problems.append(f"config field 'clusters.groups.{i}.cutoff': {len(group['cutoff'])} values for "
+                            f"{len(group['k'])} values of k; give one number or one per k")
+    if clusters["fig1_run"] not in run_ids(config):
+        problems.append(f"config field 'clusters.fig1_run': {clusters['fig1_run']!r} is not a run "
+                        f"(allowed values: {', '.join(run_ids(config))})")
+    if clusters["fig3_group"] not in names:
+        problems.append(f"config field 'clusters.fig3_group': {clusters['fig3_group']!r} is not a group "
+                        f"(allowed values: {', '.join(names)})")
+    if clusters["sgd_batch_size"] > clusters["n_train"]:
+        problems.append(f"config field 'clusters.sgd_batch_size': {clusters['sgd_batch_size']} exceeds "
+                        f"clusters.n_train={clusters['n_train']}")
+    return problems
+
+
+def load_config(path: str | Path) -> dict:
+    """Read and validate a profile file."""
+    with open(path) as handle:
+        return validate_config(yaml.safe_load(handle))
+
+
+def cluster_run(config: dict, run_id: str) -> dict:
+    """Everything that defines one Family A run (data, model, training, counting), as a flat dict.
+
+    The Snakefile passes this as ``params`` so that changing any of it reruns the run."""
+    clusters = config["clusters"]
+    for group in clusters["groups"]:
+        for i, k in enumerate(group["k"]):
+            if f"{group['name']}_k{k}" == run_id:
+                cutoff = group["cutoff"][i] if isinstance(group["cutoff"], list) else group["cutoff"]
+                return {
+                    "run": run_id, "group": group["name"], "k": k, "cov": group["cov"],
+                    "algorithm": group["algorithm"], "activation": group["activation"],
+                    "n_train": clusters["n_train"], "n_test": clusters["n_test"],
+                    "n_features": clusters["n_features"], "hidden": list(clusters["hidden"]),
+                    "lr": clusters["lr"], "grad_tol": clusters["grad_tol"],
+                    "max_steps": clusters["max_steps"][group["algorithm"]],
+                    "batch_size": clusters["sgd_batch_size"] if group["algorithm"] == "sgd" else 0,
+                    "eval_every": clusters["eval_every"], "checkpoint_every": clusters["checkpoint_every"],
+                    "seed": config["seed"], "cutoff": cutoff, "window": clusters["outlier_window"],
+                }
+    raise KeyError(f"unknown run {run_id!r}; runs: {', '.join(run_ids(config))}")

@@ -1,0 +1,113 @@
+"""Figures: one function per figure, one style, each saved as PDF and PNG.
+
+Functions take arrays (not file paths) and return the matplotlib figure; ``save_figure``
+writes it. Eigenvalues are plotted in descending order against their rank.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .io import atomic_path  # noqa: E402
+
+sns.set_theme(context="paper", style="whitegrid", palette="colorblind")
+# PDFs that do not embed the creation date, so that reruns give the same bytes
+PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
+
+
+def save_figure(fig: plt.Figure, stem: str, dpi: int = 150) -> None:
+    """Write ``stem``.pdf and ``stem``.png atomically, then close the figure."""
+    for suffix in ("pdf", "png"):
+        with atomic_path(f"{stem}.{suffix}") as tmp:
+            fig.savefig(tmp, format=suffix, dpi=dpi, bbox_inches="tight",
+                        metadata=PDF_METADATA if suffix == "pdf" else None)
+    plt.close(fig)
+
+
+def _descending(values: np.ndarray) -> np.ndarray:
+    return np.sort(np.asarray(values))[::-1]
+
+
+def _symlog(ax: plt.Axes, values: list[np.ndarray]) -> None:
+    """Symmetric log y axis whose linear zone sits below the smallest visible magnitude."""
+    largest = max(np.abs(v).max() for v in values)
+    ax.set_yscale("symlog", linthresh=max(largest * 1e-6, 1e-12))
+
+
+def fig1_full_spectrum(init: np.ndarray, end: np.ndarray, title: str) -> plt.Figure:
+    """Fig. 1: all M eigenvalues at the initial point and at the end of training."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, scale in zip(axes, ("linear", "symlog")):
+        for values, label in ((init, "initial point"), (end, "end of training")):
+            ax.plot(np.arange(1, len(values) + 1), _descending(values), label=label, lw=1.2)
+        ax.axhline(0, color="0.3", lw=0.6)
+        ax.set_xlabel("rank (descending)")
+        ax.set_ylabel("eigenvalue")
+        if scale == "symlog":
+            _symlog(ax, [init, end])
+        ax.set_title(f"{scale} scale")
+    axes[0].legend()
+    fig.suptitle(title)
+    return fig
+
+
+def fig1b_gauss_newton_split(stages: dict[str, dict[str, np.ndarray]], title: str) -> plt.Figure:
+    """Fig. 1b: ordered eigenvalues of H, its Gauss-Newton part G and the residual R = H - G,
+    one panel per stage (``{"initial point": {"hessian": ..., "gauss_newton": ..., "residual": ...}}``).
+    The legend gives max |eig(R)| / max eig(H), the size of R next to H."""
+    labels = {"hessian": "H", "gauss_newton": "G (Gauss-Newton)", "residual": "R = H - G"}
+    fig, axes = plt.subplots(1, len(stages), figsize=(4.6 * len(stages), 3.6), sharey=True)
+    for ax, (stage, values) in zip(np.atleast_1d(axes), stages.items()):
+        for key, label in labels.items():
+            ax.plot(np.arange(1, len(values[key]) + 1), _descending(values[key]), label=label, lw=1.2)
+        ratio = np.abs(values["residual"]).max() / values["hessian"].max()
+        _symlog(ax, list(values.values()))
+        ax.axhline(0, color="0.3", lw=0.6)
+        ax.set_title(f"{stage}: max|eig R| / max eig H = {ratio:.2g}")
+        ax.set_xlabel("rank (descending)")
+        ax.legend(fontsize=7)
+    np.atleast_1d(axes)[0].set_ylabel("eigenvalue (symlog)")
+    fig.suptitle(title)
+    return fig
+
+
+def fig2_cluster_pca(explained: dict[int, np.ndarray], top: int, title: str) -> plt.Figure:
+    """Fig. 2: explained-variance ratio of the leading principal components, one curve per k,
+    with a dotted vertical line at k - 1 (k cluster means span k - 1 directions)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for k, ratios in sorted(explained.items()):
+        shown = ratios[:top]
+        line, = ax.plot(np.arange(1, len(shown) + 1), shown, marker=".", ms=3, lw=1, label=f"k = {k}")
+        ax.axvline(k - 1, color=line.get_color(), ls=":", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("principal component")
+    ax.set_ylabel("explained variance ratio")
+    ax.legend(fontsize=7)
+    ax.set_title(title)
+    return fig
+
+
+def fig3_cluster_spectra(spectra: dict[int, np.ndarray], thresholds: dict[int, float], top: int,
+                         title: str) -> plt.Figure:
+    """Fig. 3: the top ``top`` eigenvalues per k (log scale, positive ones), with each run's
+    cutoff threshold as a dashed line and a dotted line at rank k."""
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for k, values in sorted(spectra.items()):
+        shown = _descending(values)[:top]
+        ranks = np.arange(1, len(shown) + 1)
+        positive = shown > 0
+        line, = ax.plot(ranks[positive], shown[positive], marker=".", ms=3, lw=1, label=f"k = {k}")
+        ax.axhline(thresholds[k], color=line.get_color(), ls="--", lw=0.8)
+        ax.axvline(k + 0.5, color=line.get_color(), ls=":", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("rank (descending)")
+    ax.set_ylabel("eigenvalue")
+    ax.legend(fontsize=7, title="dashed: cutoff; dotted: rank k", title_fontsize=7)
+    ax.set_title(title)
+    return fig

@@ -1,7 +1,7 @@
 """Family A steps (Gaussian clusters): data, training, spectra, PCA.
 
 Each function is one workflow step with file inputs and outputs; the Snakemake rules
-call them through thin scripts. ``run`` is the dict of ``config.cluster_run``.
+call them through thin scripts. ``run`` is a dict from ``config.cluster_run``.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from sklearn.decomposition import PCA
 
 from .data import Split, gaussian_clusters
-from .hessian import hessian_split, exact_hessian
+from .hessian import exact_hessian, hessian_split
 from .io import load_npz, save_npz, save_text
 from .models import mlp
 from .seeding import resolve_device, seed_everything
@@ -25,11 +23,10 @@ from .train import TrainSettings, train
 log = logging.getLogger(__name__)
 
 
-def make_data(*, k: int, cov: float, n_train: int, n_test: int, n_features: int, seed: int,
-              out: str | Path) -> None:
-    split = gaussian_clusters(k=k, cov=cov, n_train=n_train, n_test=n_test,
-                              n_features=n_features, seed=seed)
-    save_npz(out, metadata={"k": k, "cov": cov, "seed": seed}, **split.arrays())
+def make_data(data: dict, out: str | Path) -> None:
+    """The run's clusters (``data`` section of a run) as .npz."""
+    split = gaussian_clusters(**data)
+    save_npz(out, metadata=data, **split.arrays())
 
 
 def load_data(path: str | Path) -> Split:
@@ -37,27 +34,22 @@ def load_data(path: str | Path) -> Split:
     return Split.from_arrays(arrays, n_classes=metadata["k"])
 
 
-def build_model(run: dict) -> torch.nn.Sequential:
-    """The 100-30-30-k net of the run, initialised from the run's seed."""
-    seed_everything(run["seed"])
-    return mlp(run["n_features"], run["hidden"], run["k"], run["activation"])
+def build_model(model: dict) -> torch.nn.Sequential:
+    """The run's net (``model`` section), initialised from its seed."""
+    seed_everything(model["seed"])
+    return mlp(model["in_features"], model["hidden"], model["out_features"], model["activation"])
 
 
 def train_run(run: dict, data_path: str | Path, run_dir: str | Path, device: str = "auto") -> None:
     """Train one run into ``run_dir`` (init.pt, final.pt, metrics.csv, checkpoints/)."""
-    model = build_model(run)
-    settings = TrainSettings(algorithm=run["algorithm"], lr=run["lr"], max_steps=run["max_steps"],
-                             grad_tol=run["grad_tol"], batch_size=run["batch_size"],
-                             eval_every=run["eval_every"], checkpoint_every=run["checkpoint_every"],
-                             seed=run["seed"])
-    fingerprint = {key: run[key] for key in ("k", "cov", "activation", "n_features", "hidden", "n_train")}
-    result = train(model, load_data(data_path), settings, run_dir, device=resolve_device(device),
-                   fingerprint=fingerprint)
+    model = build_model(run["model"])
+    result = train(model, load_data(data_path), TrainSettings(**run["train"]), run_dir,
+                   device=resolve_device(device), fingerprint={"data": run["data"], "model": run["model"]})
     log.info("%s: %s", run["run"], result)
 
 
 def load_model(run: dict, checkpoint: str | Path) -> torch.nn.Sequential:
-    model = mlp(run["n_features"], run["hidden"], run["k"], run["activation"])
+    model = build_model(run["model"])
     model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True)["model"])
     return model
 
@@ -74,25 +66,25 @@ def spectrum(run: dict, data_path: str | Path, checkpoint: str | Path, out: str 
     start = time.perf_counter()
     if decompose:
         split = hessian_split(model, x, y, **options)
-        matrices = {"hessian": split.hessian, "gauss_newton": split.gauss_newton}
-        matrices["residual"] = split.residual
+        matrices = {"hessian": split.hessian, "gauss_newton": split.gauss_newton,
+                    "residual": split.residual}
         del split
     else:
         matrices = {"hessian": exact_hessian(model, x, y, **options)}
     assembled = time.perf_counter() - start
-    values = {}
-    for name in list(matrices):
-        values[name] = eigenvalues(matrices.pop(name))
-    counts = count_outliers(values["hessian"], window=run["window"], threshold=run["cutoff"])
+    values = {name: eigenvalues(matrices.pop(name)) for name in list(matrices)}
+    counts = count_outliers(values["hessian"], **run["outliers"])
     metadata = {"run": run, "checkpoint": str(checkpoint), "num_params": int(len(values["hessian"])),
-                "outliers": counts.as_dict(), "assembly_seconds": assembled,
-                "eigvalsh_seconds": time.perf_counter() - start - assembled}
+                "outliers": counts.as_dict()}
     save_npz(out, metadata=metadata, **values)
-    log.info("%s: M=%d, outliers %s, %.1f s", run["run"], len(values["hessian"]), counts, time.perf_counter() - start)
+    log.info("%s: M=%d, %s; assembly %.1f s, eigenvalues %.1f s", run["run"], len(values["hessian"]),
+             counts, assembled, time.perf_counter() - start - assembled)
 
 
 def pca_explained_variance(data_paths: dict[int, str | Path], out: str | Path) -> None:
     """Explained-variance ratio of every principal component of the training inputs per k, as CSV."""
+    from sklearn.decomposition import PCA  # slow import, only this step needs it
+
     lines = ["k,component,explained_variance_ratio"]
     for k, path in sorted(data_paths.items()):
         ratios = PCA().fit(load_data(path).x_train).explained_variance_ratio_

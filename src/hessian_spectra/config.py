@@ -85,24 +85,34 @@ def load_config(path: str | Path) -> dict:
         return validate_config(yaml.safe_load(handle))
 
 
-def cluster_run(config: dict, run_id: str) -> dict:
-    """Everything that defines one Family A run (data, model, training, counting), as a flat dict.
+def cluster_data(config: dict, k: int, cov: float) -> dict:
+    """The arguments of ``data.gaussian_clusters`` for k clusters of spread ``cov``."""
+    clusters = config["clusters"]
+    return {"k": int(k), "cov": float(cov), "n_train": clusters["n_train"], "n_test": clusters["n_test"],
+            "n_features": clusters["n_features"], "seed": config["seed"]}
 
-    The Snakefile passes this as ``params`` so that changing any of it reruns the run."""
+
+def cluster_run(config: dict, run_id: str) -> dict:
+    """Everything that defines one Family A run, in sections that the workflow passes as
+    ``params`` to the steps that depend on them (so a change reruns exactly those):
+    ``data`` (make_blobs and split), ``model``, ``train``, ``outliers`` (counting)."""
     clusters = config["clusters"]
     for group in clusters["groups"]:
         for i, k in enumerate(group["k"]):
-            if f"{group['name']}_k{k}" == run_id:
-                cutoff = group["cutoff"][i] if isinstance(group["cutoff"], list) else group["cutoff"]
-                return {
-                    "run": run_id, "group": group["name"], "k": k, "cov": group["cov"],
-                    "algorithm": group["algorithm"], "activation": group["activation"],
-                    "n_train": clusters["n_train"], "n_test": clusters["n_test"],
-                    "n_features": clusters["n_features"], "hidden": list(clusters["hidden"]),
-                    "lr": clusters["lr"], "grad_tol": clusters["grad_tol"],
-                    "max_steps": clusters["max_steps"][group["algorithm"]],
-                    "batch_size": clusters["sgd_batch_size"] if group["algorithm"] == "sgd" else 0,
-                    "eval_every": clusters["eval_every"], "checkpoint_every": clusters["checkpoint_every"],
-                    "seed": config["seed"], "cutoff": cutoff, "window": clusters["outlier_window"],
-                }
+            if f"{group['name']}_k{k}" != run_id:
+                continue
+            cutoff = group["cutoff"][i] if isinstance(group["cutoff"], list) else group["cutoff"]
+            algorithm = group["algorithm"]
+            return {
+                "run": run_id, "group": group["name"],
+                "data": cluster_data(config, k, group["cov"]),
+                "model": {"in_features": clusters["n_features"], "hidden": list(clusters["hidden"]),
+                          "out_features": k, "activation": group["activation"], "seed": config["seed"]},
+                "train": {"algorithm": algorithm, "lr": clusters["lr"], "grad_tol": clusters["grad_tol"],
+                          "max_steps": clusters["max_steps"][algorithm],
+                          "batch_size": clusters["sgd_batch_size"] if algorithm == "sgd" else 0,
+                          "eval_every": clusters["eval_every"],
+                          "checkpoint_every": clusters["checkpoint_every"], "seed": config["seed"]},
+                "outliers": {"window": clusters["outlier_window"], "threshold": cutoff},
+            }
     raise KeyError(f"unknown run {run_id!r}; runs: {', '.join(run_ids(config))}")

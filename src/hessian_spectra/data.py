@@ -6,9 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.datasets import make_blobs
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 
 @dataclass(frozen=True)
@@ -41,6 +38,11 @@ def gaussian_clusters(*, k: int, cov: float, n_train: int, n_test: int, n_featur
     code did), then split into stratified, seeded train and test parts."""
     if k < 2:
         raise ValueError(f"need at least 2 clusters, got k={k}")
+    # imported here: scikit-learn takes ~1.5 s to import and most jobs never need it
+    from sklearn.datasets import make_blobs
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
     x, y = make_blobs(n_samples=n_train + n_test, n_features=n_features, centers=k,
                       cluster_std=cov, random_state=seed)
     x = StandardScaler().fit_transform(x).astype(np.float32)

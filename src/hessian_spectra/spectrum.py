@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from kneed import KneeLocator
 
 
 def eigenvalues(matrix: torch.Tensor) -> np.ndarray:
@@ -61,6 +60,8 @@ def count_by_elbow(values: np.ndarray, window: int) -> int | None:
     top = _top(values, window)
     if len(top) < 3 or top[0] == top[-1]:
         return None
+    from kneed import KneeLocator  # imported here: it pulls in scipy.signal and matplotlib (~2 s)
+
     ranks = np.arange(1, len(top) + 1)
     knee = KneeLocator(ranks, top, curve="convex", direction="decreasing").knee
     return None if knee is None else int(knee) - 1

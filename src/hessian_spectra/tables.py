@@ -28,8 +28,9 @@ def table1(spectra: list[dict]) -> pd.DataFrame:
         meta, values, metrics = item["metadata"], item["hessian"], item["metrics"]
         run, counts = meta["run"], meta["outliers"]
         rows.append({
-            "run": run["run"], "algorithm": run["algorithm"], "activation": run["activation"],
-            "num_params": meta["num_params"], "cov": run["cov"], "nc": run["k"],
+            "run": run["run"], "algorithm": run["train"]["algorithm"],
+            "activation": run["model"]["activation"], "num_params": meta["num_params"],
+            "cov": run["data"]["cov"], "nc": run["data"]["k"],
             "eig_mean": float(np.mean(values)), "eig_std": float(np.std(values)),
             **{m: counts[m] for m in COUNT_METHODS}, "cutoff_threshold": counts["threshold"],
             "window": counts["window"], "steps": int(metrics["step"]),

@@ -1,0 +1,212 @@
+# Family A: Gaussian clusters -> Fig. 1, Fig. 1b, Fig. 2, Fig. 3, Table 1.
+# data (per k, cov) -> train (per run) -> spectrum (per run and checkpoint) -> figures/tables
+
+
+wildcard_constraints:
+    k=r"\d+",
+    cov=r"[0-9.]+",
+    stage=r"init|final",
+    run=r"[a-z0-9_]+",
+
+
+CLUSTERS = config["clusters"]
+FIG1_RUN = CLUSTERS["fig1_run"]
+FIG3_RUNS = [r for r in run_ids(config) if cluster_run(config, r)["group"] == CLUSTERS["fig3_group"]]
+CLUSTER_OUTPUTS = [
+    *figure("fig1_full_spectrum"),
+    *figure("fig1b_gauss_newton_split"),
+    *figure("fig2_cluster_pca"),
+    *figure("fig3_cluster_spectra"),
+    *table("table1", ".csv", ".md", ".tex"),
+]
+
+
+def cluster_data_path(k, cov):
+    return f"{RESULTS}/clusters/data/k{k}_cov{float(cov):g}.npz"
+
+
+def run_data(wildcards):
+    data = cluster_run(config, wildcards.run)["data"]
+    return cluster_data_path(data["k"], data["cov"])
+
+
+def spectrum_path(run, stage="final"):
+    return f"{RESULTS}/clusters/{run}/spectrum_{stage}.npz"
+
+
+def run_title(run):
+    """How a run reads in a figure title, with the profile (so shrunk settings show)."""
+    r = cluster_run(config, run)
+    widths = [r["model"]["in_features"], *r["model"]["hidden"], r["data"]["k"]]
+    return (f"{r['train']['algorithm'].upper()} {r['model']['activation']} "
+            f"{'-'.join(map(str, widths))}, N={r['data']['n_train']}, cov {r['data']['cov']:g} [{PROFILE}]")
+
+
+rule cluster_data:
+    output:
+        f"{RESULTS}/clusters/data/k{{k}}_cov{{cov}}.npz",
+    params:
+        data=lambda w: cluster_data(config, w.k, w.cov),
+    log:
+        f"{LOGS}/cluster_data/k{{k}}_cov{{cov}}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/cluster_data.py"
+
+
+rule cluster_train:
+    input:
+        data=run_data,
+    output:
+        init=f"{RESULTS}/clusters/{{run}}/init.pt",
+        final=f"{RESULTS}/clusters/{{run}}/final.pt",
+        metrics=f"{RESULTS}/clusters/{{run}}/metrics.csv",
+    params:
+        run=lambda w: {key: cluster_run(config, w.run)[key] for key in ("run", "data", "model", "train")},
+        device=config["device"],
+    threads: 1
+    log:
+        f"{LOGS}/cluster_train/{{run}}.log",
+    benchmark:
+        f"{LOGS}/cluster_train/{{run}}.benchmark.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=60,
+        gpu=GPUS,
+    script:
+        "../scripts/cluster_train.py"
+
+
+rule cluster_spectrum:
+    input:
+        data=run_data,
+        checkpoint=f"{RESULTS}/clusters/{{run}}/{{stage}}.pt",
+    output:
+        f"{RESULTS}/clusters/{{run}}/spectrum_{{stage}}.npz",
+    params:
+        run=lambda w: cluster_run(config, w.run),
+        hessian=config["hessian"],
+        decompose=lambda w: w.run == FIG1_RUN,
+        device=config["device"],
+    threads: config["threads"]
+    log:
+        f"{LOGS}/cluster_spectrum/{{run}}_{{stage}}.log",
+    benchmark:
+        f"{LOGS}/cluster_spectrum/{{run}}_{{stage}}.benchmark.tsv"
+    resources:
+        mem_mb=lambda w: 1000 + int(config["hessian"]["memory_budget_gb"] * 1024),
+        runtime=30,
+        gpu=GPUS,
+    script:
+        "../scripts/cluster_spectrum.py"
+
+
+rule cluster_pca:
+    input:
+        data=[cluster_data_path(k, 1.0) for k in CLUSTERS["fig2_k"]],
+    output:
+        f"{RESULTS}/clusters/pca_explained_variance.csv",
+    params:
+        k=CLUSTERS["fig2_k"],
+    log:
+        f"{LOGS}/cluster_pca.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/cluster_pca.py"
+
+
+rule fig1_full_spectrum:
+    input:
+        init=spectrum_path(FIG1_RUN, "init"),
+        final=spectrum_path(FIG1_RUN, "final"),
+    output:
+        figure("fig1_full_spectrum"),
+    params:
+        title=f"Fig. 1: all eigenvalues of H, {run_title(FIG1_RUN)}",
+        dpi=config["plots"]["dpi"],
+    log:
+        f"{LOGS}/fig1_full_spectrum.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/fig1_full_spectrum.py"
+
+
+rule fig1b_gauss_newton_split:
+    input:
+        init=spectrum_path(FIG1_RUN, "init"),
+        final=spectrum_path(FIG1_RUN, "final"),
+    output:
+        figure("fig1b_gauss_newton_split"),
+    params:
+        title=f"Fig. 1b: H = G + R, {run_title(FIG1_RUN)}",
+        dpi=config["plots"]["dpi"],
+    log:
+        f"{LOGS}/fig1b_gauss_newton_split.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/fig1b_gauss_newton_split.py"
+
+
+rule fig2_cluster_pca:
+    input:
+        f"{RESULTS}/clusters/pca_explained_variance.csv",
+    output:
+        figure("fig2_cluster_pca"),
+    params:
+        title=f"Fig. 2: PCA of the cluster data, cov 1 [{PROFILE}]",
+        top=min(60, CLUSTERS["n_features"]),
+        dpi=config["plots"]["dpi"],
+    log:
+        f"{LOGS}/fig2_cluster_pca.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/fig2_cluster_pca.py"
+
+
+rule fig3_cluster_spectra:
+    input:
+        spectra=[spectrum_path(r) for r in FIG3_RUNS],
+    output:
+        figure("fig3_cluster_spectra"),
+    params:
+        title=f"Fig. 3: top eigenvalues of H, {CLUSTERS['fig3_group']} [{PROFILE}]",
+        top=config["plots"]["fig3_top"],
+        dpi=config["plots"]["dpi"],
+    log:
+        f"{LOGS}/fig3_cluster_spectra.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/fig3_cluster_spectra.py"
+
+
+rule table1:
+    input:
+        spectra=[spectrum_path(r) for r in run_ids(config)],
+        metrics=[f"{RESULTS}/clusters/{r}/metrics.csv" for r in run_ids(config)],
+    output:
+        table("table1", ".csv", ".md", ".tex"),
+    params:
+        stem=f"{TABLES}/table1",
+        caption=(
+            f"Table 1 [{PROFILE}]: outlier counts of the Hessian at the end of training, ours beside "
+            "the paper's (arXiv v2, appendix A); * marks a count within 1 of nc; cutoff shows count @ threshold."
+        ),
+    log:
+        f"{LOGS}/table1.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/table1.py"

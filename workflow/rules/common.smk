@@ -1,0 +1,21 @@
+# Config validation (at parse time, before any job) and the paths every rule shares.
+from hessian_spectra.config import cluster_data, cluster_run, run_ids, validate_config
+
+
+validate_config(config)
+
+PROFILE = config["profile"]
+RESULTS = f"results/{PROFILE}"
+FIGURES = f"figures/{PROFILE}"
+TABLES = f"tables/{PROFILE}"
+LOGS = f"logs/{PROFILE}"
+GPUS = 0 if config["device"] == "cpu" else 1 if config["device"] == "cuda" else 0
+
+
+def figure(name):
+    """Both files of one figure."""
+    return multiext(f"{FIGURES}/{name}", ".pdf", ".png")
+
+
+def table(name, *suffixes):
+    return multiext(f"{TABLES}/{name}", *suffixes)

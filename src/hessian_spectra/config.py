@@ -85,6 +85,12 @@ def load_config(path: str | Path) -> dict:
         return validate_config(yaml.safe_load(handle))
 
 
+def hessian_settings(config: dict) -> dict:
+    """The ``hessian`` section in a fixed key order (Snakemake compares params as text, so
+    the order must not depend on how the YAML file was written)."""
+    return {key: config["hessian"][key] for key in ("engine", "batch_size", "chunk_size", "memory_budget_gb")}
+
+
 def cluster_data(config: dict, k: int, cov: float) -> dict:
     """The arguments of ``data.gaussian_clusters`` for k clusters of spread ``cov``."""
     clusters = config["clusters"]

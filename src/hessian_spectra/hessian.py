@@ -219,6 +219,9 @@ class _MLPAssembler:
                 out[r0 : r0 + ri[1], c0 : c0 + ci[1]] = sub
                 if l != m:
                     out[c0 : c0 + ci[1], r0 : r0 + ri[1]] = sub.T
+        for start, size in zip(offsets, sizes):  # diagonal blocks: symmetric to the last bit
+            diagonal = out[start : start + size, start : start + size]
+            diagonal.copy_((diagonal + diagonal.T) / 2)
         return out
 
     def _split(self, block: Tensor, l: int, m: int) -> dict:
@@ -315,6 +318,9 @@ def _generic_matrices(model, inputs, targets, batch_size, chunk_size, with_gn, s
                 gauss_newton[start : start + chunk_size] += weight * vmap(gnvp)(basis)
             bar.update()
     bar.close()
+    symmetrise = [hessian] if gauss_newton is None else [hessian, gauss_newton]
+    for matrix in symmetrise:  # columns come from separate products: make them exactly symmetric
+        matrix.copy_((matrix + matrix.T) / 2)
     return hessian, gauss_newton
 
 

@@ -87,7 +87,7 @@ rule cluster_spectrum:
         f"{RESULTS}/clusters/{{run}}/spectrum_{{stage}}.npz",
     params:
         run=lambda w: cluster_run(config, w.run),
-        hessian=config["hessian"],
+        hessian=hessian_settings(config),
         decompose=lambda w: w.run == FIG1_RUN,
         device=config["device"],
     threads: config["threads"]

@@ -1,5 +1,5 @@
 # Config validation (at parse time, before any job) and the paths every rule shares.
-from hessian_spectra.config import cluster_data, cluster_run, run_ids, validate_config
+from hessian_spectra.config import cluster_data, cluster_run, hessian_settings, run_ids, validate_config
 
 
 validate_config(config)
@@ -9,7 +9,7 @@ RESULTS = f"results/{PROFILE}"
 FIGURES = f"figures/{PROFILE}"
 TABLES = f"tables/{PROFILE}"
 LOGS = f"logs/{PROFILE}"
-GPUS = 0 if config["device"] == "cpu" else 1 if config["device"] == "cuda" else 0
+GPUS = int(config["device"] == "cuda")  # a scheduling hint; "auto" may still find a GPU
 
 
 def figure(name):

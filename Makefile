@@ -1,0 +1,43 @@
+# Two commands do all set-up on a fresh machine:
+#   make reproduce   build every figure and table (PROFILE=default; also ci, paper)
+#   make test        run the test suite
+# Both create .venv and install the pinned dependencies (requirements.txt) when missing.
+
+PROFILE ?= default
+CORES ?= 2
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+SNAKEMAKE := $(VENV)/bin/snakemake
+INSTALLED := $(VENV)/.installed
+SNAKE_ARGS ?=
+
+.PHONY: reproduce test dry-run lint clean-profile FORCE
+
+$(INSTALLED): requirements.txt pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r requirements.txt
+	$(PYTHON) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+reproduce: $(INSTALLED)
+	$(SNAKEMAKE) --cores $(CORES) --configfile config/$(PROFILE).yaml $(SNAKE_ARGS)
+
+test: $(INSTALLED)
+	$(PYTHON) -m pytest
+
+dry-run: $(INSTALLED)
+	$(SNAKEMAKE) --cores $(CORES) --configfile config/$(PROFILE).yaml --dry-run $(SNAKE_ARGS)
+
+lint: $(INSTALLED)
+	$(SNAKEMAKE) --configfile config/$(PROFILE).yaml --lint
+
+# One target, e.g. `make figures/default/fig3_cluster_spectra.pdf`: the profile is the folder name.
+figures/% tables/%: $(INSTALLED) FORCE
+	$(SNAKEMAKE) --cores $(CORES) --configfile config/$(firstword $(subst /, ,$*)).yaml $(SNAKE_ARGS) $@
+
+# Remove one profile's outputs and cached intermediates (results/, figures/, tables/, logs/).
+clean-profile:
+	rm -rf results/$(PROFILE) figures/$(PROFILE) tables/$(PROFILE) logs/$(PROFILE)
+
+FORCE:

@@ -1,0 +1,63 @@
+"""Shared test cases: small models and data, including awkward ones (uneven batches,
+a non-MLP model that only the generic engine handles, a linear model with a closed form)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+DTYPE = torch.float64
+
+
+class TinyConvNet(nn.Module):
+    """Not an nn.Sequential MLP: exercises the generic (HVP) engine."""
+
+    def __init__(self, n_classes: int = 3):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, kernel_size=3)
+        self.fc = nn.Linear(2 * 2 * 2, n_classes)
+
+    def forward(self, x):
+        return self.fc(torch.tanh(self.conv(x)).flatten(1))
+
+
+def mlp_case(activation: type = nn.ReLU, widths=(5, 4, 3), n_classes: int = 3, n: int = 23, seed: int = 0,
+             bias: bool = True):
+    """A small float64 MLP with data (inputs, targets)."""
+    torch.manual_seed(seed)
+    layers: list[nn.Module] = []
+    sizes = [*widths, n_classes]
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b, bias=bias))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    model = nn.Sequential(*layers).to(DTYPE)
+    inputs = torch.randn(n, widths[0], dtype=DTYPE)
+    targets = torch.randint(0, n_classes, (n,))
+    return model, inputs, targets
+
+
+def conv_case(n: int = 11, seed: int = 0):
+    torch.manual_seed(seed)
+    model = TinyConvNet().to(DTYPE)
+    return model, torch.randn(n, 1, 4, 4, dtype=DTYPE), torch.randint(0, 3, (n,))
+
+
+def flat_loss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor):
+    """(loss as a function of the flat parameter vector, the current flat parameters)."""
+    names = [name for name, _ in model.named_parameters()]
+    shapes = [p.shape for p in model.parameters()]
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).to(DTYPE)
+
+    def loss(w):
+        params = {n: t.reshape(s) for n, t, s in zip(names, w.split([s.numel() for s in shapes]), shapes)}
+        return nn.functional.cross_entropy(functional_call(model, params, (inputs,)), targets)
+
+    return loss, flat
+
+
+def reference_hessian(model, inputs, targets) -> torch.Tensor:
+    """The oracle: torch.func.hessian of the flat-parameter loss, float64."""
+    loss, flat = flat_loss(model, inputs, targets)
+    return torch.func.hessian(loss)(flat)

@@ -1,0 +1,35 @@
+"""The pins live in requirements.txt; environment.yml must carry the same ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _requirements() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    return pins
+
+
+def _conda_pins() -> dict[str, str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    return {name.lower(): version for name, version in (entry.split("==") for entry in pip_section)}
+
+
+def test_environment_yml_matches_requirements():
+    assert _conda_pins() == _requirements()
+
+
+def test_torch_pins_are_the_ones_on_local_disk():
+    pins = _requirements()
+    assert (pins["torch"], pins["torchvision"]) == ("2.14.1", "0.29.1")
+    assert pins["snakemake"].startswith("9.27.")

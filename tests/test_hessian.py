@@ -1,0 +1,150 @@
+"""The exact Hessian engines against independent oracles (all float64)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from cases import DTYPE, conv_case, flat_loss, mlp_case, reference_hessian
+from hessian_spectra.hessian import (HessianMemoryError, check_memory, exact_hessian, hessian_split,
+                                     mlp_layers)
+
+MLP_CASES = {
+    "relu": lambda: mlp_case(nn.ReLU),
+    "tanh": lambda: mlp_case(nn.Tanh),
+    "tanh_deep": lambda: mlp_case(nn.Tanh, widths=(4, 3, 5, 2), n_classes=4, seed=1),
+    "no_bias": lambda: mlp_case(nn.ReLU, bias=False, seed=2),
+    "linear": lambda: mlp_case(widths=(6,), n_classes=4, seed=3),
+}
+
+
+def _rel_max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).abs().max() / b.abs().max()).item()
+
+
+@pytest.mark.parametrize("engine", ["mlp", "generic"])
+@pytest.mark.parametrize("case", sorted(MLP_CASES))
+def test_against_torch_func_hessian(case, engine):
+    model, x, y = MLP_CASES[case]()
+    ours = exact_hessian(model, x, y, engine=engine, batch_size=7, chunk_size=5)
+    assert _rel_max_diff(ours, reference_hessian(model, x, y)) < 1e-10
+
+
+def test_generic_engine_on_a_convnet_against_torch_func_hessian():
+    model, x, y = conv_case()
+    assert mlp_layers(model) is None  # auto must fall back to the generic engine
+    ours = exact_hessian(model, x, y, engine="auto", batch_size=4, chunk_size=8)
+    assert _rel_max_diff(ours, reference_hessian(model, x, y)) < 1e-10
+
+
+@pytest.mark.parametrize("case", ["relu", "tanh"])
+def test_against_finite_differences_of_gradients(case):
+    model, x, y = MLP_CASES[case]()
+    loss, flat = flat_loss(model, x, y)
+    grad = torch.func.grad(loss)
+    ours = exact_hessian(model, x, y)
+    step = 1e-6
+    for j in range(0, len(flat), 7):
+        e = torch.zeros_like(flat)
+        e[j] = step
+        column = (grad(flat + e) - grad(flat - e)) / (2 * step)
+        assert torch.allclose(ours[:, j], column, atol=1e-7, rtol=1e-6), j
+
+
+def test_against_closed_form_multinomial_logistic_regression():
+    """Linear model z = W x + b: H = (1/N) sum_i (diag p_i - p_i p_i^T) kron [x_i; 1][x_i; 1]^T."""
+    model, x, y = mlp_case(widths=(6,), n_classes=4, seed=5, n=31)
+    with torch.no_grad():
+        prob = torch.softmax(model(x), dim=1)
+    d, c = x.shape[1], prob.shape[1]
+    ww = torch.zeros(c * d, c * d, dtype=DTYPE)
+    wb = torch.zeros(c * d, c, dtype=DTYPE)
+    bb = torch.zeros(c, c, dtype=DTYPE)
+    for p, xi in zip(prob, x):
+        a = torch.diag(p) - torch.outer(p, p)
+        ww += torch.kron(a, torch.outer(xi, xi))
+        wb += torch.kron(a, xi[:, None])
+        bb += a
+    closed = torch.cat([torch.cat([ww, wb], 1), torch.cat([wb.T, bb], 1)], 0) / len(x)
+    for engine in ("mlp", "generic"):
+        assert _rel_max_diff(exact_hessian(model, x, y, engine=engine), closed) < 1e-12
+
+
+@pytest.mark.parametrize("engine", ["mlp", "generic"])
+def test_symmetric(engine):
+    model, x, y = MLP_CASES["tanh_deep"]()
+    h = exact_hessian(model, x, y, engine=engine)
+    assert torch.equal(h, h.T)
+
+
+@pytest.mark.parametrize("engine", ["mlp", "generic"])
+def test_same_hessian_for_one_batch_and_uneven_batches(engine):
+    model, x, y = MLP_CASES["relu"]()  # 23 samples: batches of 5 leave a batch of 3
+    one = exact_hessian(model, x, y, engine=engine, batch_size=len(x))
+    several = exact_hessian(model, x, y, engine=engine, batch_size=5)
+    assert torch.allclose(one, several, rtol=0, atol=1e-14 * one.abs().max().item())
+
+
+@pytest.mark.parametrize("case", ["relu", "tanh_deep"])
+def test_gauss_newton_plus_residual_is_hessian_and_engines_agree(case):
+    model, x, y = MLP_CASES[case]()
+    fast = hessian_split(model, x, y, engine="mlp", batch_size=6)
+    generic = hessian_split(model, x, y, engine="generic", batch_size=6, chunk_size=4)
+    assert torch.allclose(fast.gauss_newton + fast.residual, fast.hessian, atol=1e-15)
+    assert _rel_max_diff(fast.gauss_newton, generic.gauss_newton) < 1e-10
+    assert _rel_max_diff(fast.hessian, reference_hessian(model, x, y)) < 1e-10
+
+
+def test_gauss_newton_against_jacobian_construction():
+    """G built another way: the explicit per-sample Jacobians J_i of the logits, (1/N) sum J^T A J."""
+    model, x, y = MLP_CASES["tanh"]()
+    names = [n for n, _ in model.named_parameters()]
+    shapes = [p.shape for p in model.parameters()]
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+    def logits(w):
+        params = {n: t.reshape(s) for n, t, s in zip(names, w.split([s.numel() for s in shapes]), shapes)}
+        return torch.func.functional_call(model, params, (x,))
+
+    jac = torch.func.jacrev(logits)(flat)  # (N, C, M)
+    prob = torch.softmax(logits(flat), 1)
+    a = torch.diag_embed(prob) - prob[:, :, None] * prob[:, None, :]
+    expected = torch.einsum("ncm,ncd,ndk->mk", jac, a, jac) / len(x)
+    assert _rel_max_diff(hessian_split(model, x, y).gauss_newton, expected) < 1e-10
+
+
+def test_gauss_newton_is_psd_with_rank_at_most_n_times_c_minus_1():
+    model, x, y = mlp_case(nn.ReLU, widths=(6, 5), n_classes=3, n=4, seed=7)  # M=53 >> N(C-1)=8
+    g = hessian_split(model, x, y).gauss_newton
+    values = torch.linalg.eigvalsh(g)
+    assert values.min() > -1e-12 * values.max()
+    assert torch.linalg.matrix_rank(g, hermitian=True, rtol=1e-10) <= len(x) * (3 - 1)
+    assert torch.linalg.matrix_rank(g, hermitian=True, rtol=1e-10) > 0
+
+
+def test_refuses_before_allocating_when_over_budget():
+    model = nn.Sequential(nn.Linear(1000, 1000), nn.ReLU(), nn.Linear(1000, 10))  # M ~ 1e6: 8 TB dense
+    x, y = torch.randn(2, 1000), torch.tensor([0, 1])
+    with pytest.raises(HessianMemoryError, match=r"hessian\.memory_budget_gb"):
+        exact_hessian(model, x, y, memory_budget_gb=8)
+    check_memory(100, budget_gb=1)  # small matrices pass
+
+
+def test_bad_engine_and_mismatched_data_are_rejected():
+    model, x, y = conv_case()
+    with pytest.raises(ValueError, match="engine"):
+        exact_hessian(model, x, y, engine="fast")
+    with pytest.raises(ValueError, match="mlp"):
+        exact_hessian(model, x, y, engine="mlp")
+    with pytest.raises(ValueError, match="targets"):
+        exact_hessian(model, x, y[:-1])
+
+
+def test_model_is_not_modified_and_float32_models_give_float64_hessians():
+    model, x, y = MLP_CASES["relu"]()
+    model32 = model.float()
+    before = [p.clone() for p in model32.parameters()]
+    h = exact_hessian(model32, x.float(), y)
+    assert h.dtype == torch.float64
+    assert all(torch.equal(a, b) and b.dtype == torch.float32 for a, b in zip(before, model32.parameters()))

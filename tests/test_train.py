@@ -1,0 +1,102 @@
+"""Training: convergence, determinism, and kill-and-resume."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+
+from hessian_spectra.data import gaussian_clusters
+from hessian_spectra.models import mlp
+from hessian_spectra.train import TrainSettings, batch_indices, full_gradient_norm, train
+
+DATA = dict(k=3, cov=1.0, n_train=60, n_test=30, n_features=5, seed=0)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _model(seed=0):
+    torch.manual_seed(seed)
+    return mlp(5, [6], 3, "tanh")
+
+
+def _settings(algorithm="sgd", **overrides):
+    base = dict(algorithm=algorithm, lr=0.5, max_steps=120, grad_tol=1e-12, batch_size=8,
+                eval_every=10, checkpoint_every=25, seed=0)
+    return TrainSettings(**{**base, **overrides})
+
+
+def _weights(model):
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+
+def test_gd_reaches_the_gradient_tolerance_on_a_tiny_problem(tmp_path):
+    data = gaussian_clusters(**DATA)
+    model = _model()
+    result = train(model, data, _settings("gd", lr=1.0, max_steps=20000, grad_tol=1e-3), tmp_path,
+                   show_progress=False)
+    assert result.converged and result.steps < 20000
+    x, y = data.tensors()
+    assert full_gradient_norm(model, x, y) < 1e-3
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert int(rows[-1]["step"]) == result.steps and float(rows[-1]["grad_norm"]) < 1e-3
+    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
+
+
+@pytest.mark.parametrize("algorithm", ["gd", "sgd"])
+def test_kill_and_resume_gives_the_same_final_weights(tmp_path, algorithm):
+    data = gaussian_clusters(**DATA)
+    straight = _model()
+    train(straight, data, _settings(algorithm), tmp_path / "straight", show_progress=False)
+
+    def interrupt(step, model):
+        if step == 63:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train(_model(), data, _settings(algorithm), tmp_path / "resumed", callback=interrupt,
+              show_progress=False)
+    assert not (tmp_path / "resumed" / "final.pt").exists()
+    resumed = _model(seed=99)  # different init: the checkpoint must win
+    train(resumed, data, _settings(algorithm), tmp_path / "resumed", show_progress=False)
+    assert torch.equal(_weights(straight), _weights(resumed))
+    assert (tmp_path / "straight" / "metrics.csv").read_text() == (tmp_path / "resumed" / "metrics.csv").read_text()
+    init = torch.load(tmp_path / "resumed" / "init.pt", weights_only=True)["model"]
+    assert torch.equal(init["0.weight"], _model().state_dict()["0.weight"])
+
+
+def test_checkpoints_of_other_settings_are_not_reused(tmp_path):
+    data = gaussian_clusters(**DATA)
+    first = _model()
+    train(first, data, _settings(lr=0.5), tmp_path, show_progress=False)
+    second = _model()
+    train(second, data, _settings(lr=0.1), tmp_path, show_progress=False)
+    fresh = _model()
+    train(fresh, data, _settings(lr=0.1), tmp_path / "fresh", show_progress=False)
+    assert torch.equal(_weights(second), _weights(fresh))
+    assert not torch.equal(_weights(first), _weights(second))
+
+
+def test_same_seed_same_run(tmp_path):
+    data = gaussian_clusters(**DATA)
+    a, b = _model(), _model()
+    train(a, data, _settings(), tmp_path / "a", show_progress=False)
+    train(b, data, _settings(), tmp_path / "b", show_progress=False)
+    assert torch.equal(_weights(a), _weights(b))
+
+
+def test_batch_indices_cover_each_epoch_once_and_depend_on_the_seed():
+    epoch = [batch_indices(step, 40, 8, seed=1) for step in range(5)]
+    assert sorted(int(i) for batch in epoch for i in batch) == list(range(40))
+    assert not (batch_indices(0, 40, 8, 1) == batch_indices(5, 40, 8, 1)).all()  # next epoch reshuffles
+    assert not (batch_indices(0, 40, 8, 1) == batch_indices(0, 40, 8, 2)).all()
+
+
+def test_bad_settings_are_rejected():
+    with pytest.raises(ValueError, match="algorithm"):
+        _settings("adam")
+    with pytest.raises(ValueError, match="batch_size"):
+        _settings("sgd", batch_size=0)

@@ -1,0 +1,108 @@
+"""End to end: the ci profile builds every Family A output through Snakemake in a
+temporary directory; reruns do nothing; two runs give the same table; bad configs fail
+before any job starts."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+OUTPUTS = [
+    *(f"figures/ci/{name}.{ext}" for name in ("fig1_full_spectrum", "fig1b_gauss_newton_split",
+                                               "fig2_cluster_pca", "fig3_cluster_spectra")
+      for ext in ("pdf", "png")),
+    *(f"tables/ci/table1.{ext}" for ext in ("csv", "md", "tex")),
+]
+
+pytestmark = pytest.mark.slow
+
+
+def _project(tmp: Path) -> Path:
+    """A copy of the workflow (the package itself is installed) in ``tmp``."""
+    for item in ("Snakefile", "workflow", "config"):
+        source = ROOT / item
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp / item)
+    return tmp
+
+
+def _snakemake(project: Path, *args: str, configfile: str = "config/ci.yaml") -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, "--cores", "2", "--configfile", configfile, *args],
+                          cwd=project, capture_output=True, text=True, timeout=1200)
+
+
+def _jobs_to_run(project: Path, configfile: str) -> dict[str, int]:
+    """Rule -> job count of a dry run."""
+    result = _snakemake(project, "--dry-run", "--quiet", "rules", configfile=configfile)
+    assert result.returncode == 0, result.stderr
+    counts, in_table = {}, False
+    for line in (result.stdout + result.stderr).splitlines():
+        parts = line.split()
+        if parts[:2] == ["job", "count"]:
+            in_table = True
+        elif in_table and len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    project = _project(tmp_path_factory.mktemp("first"))
+    result = _snakemake(project)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return project
+
+
+def test_ci_profile_builds_every_family_a_output(built):
+    missing = [path for path in OUTPUTS if not (built / path).is_file()]
+    assert not missing
+    table = (built / "tables/ci/table1.csv").read_text().splitlines()
+    assert len(table) == 1 + 6  # header + the ci profile's six runs
+    assert "paper_gap" in table[0]
+
+
+def test_second_invocation_has_nothing_to_do(built):
+    result = _snakemake(built)
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changing_a_plot_parameter_reruns_only_that_plot(built):
+    config = yaml.safe_load((built / "config/ci.yaml").read_text())
+    config["plots"]["fig3_top"] = 25
+    (built / "config/changed.yaml").write_text(yaml.safe_dump(config))
+    assert _jobs_to_run(built, "config/changed.yaml") == {"fig3_cluster_spectra": 1, "all": 1}
+
+
+def test_changing_a_cutoff_recounts_without_retraining(built):
+    config = yaml.safe_load((built / "config/ci.yaml").read_text())
+    config["clusters"]["groups"][0]["cutoff"] = 0.5  # gd_tanh_cov1: one run, not in fig. 3 or fig. 1
+    (built / "config/changed.yaml").write_text(yaml.safe_dump(config))
+    assert _jobs_to_run(built, "config/changed.yaml") == {"cluster_spectrum": 1, "table1": 1, "all": 1}
+
+
+def test_two_runs_give_byte_identical_table(built, tmp_path):
+    second = _project(tmp_path)
+    result = _snakemake(second)
+    assert result.returncode == 0, result.stderr[-5000:]
+    for name in ("table1.csv", "table1.md"):
+        assert filecmp.cmp(built / "tables/ci" / name, second / "tables/ci" / name, shallow=False), name
+
+
+def test_bad_config_fails_before_any_job_naming_the_field(tmp_path):
+    project = _project(tmp_path)
+    config = yaml.safe_load((project / "config/ci.yaml").read_text())
+    config["clusters"]["lr"] = -1
+    config["device"] = "tpu"
+    (project / "config/bad.yaml").write_text(yaml.safe_dump(config))
+    result = _snakemake(project, configfile="config/bad.yaml")
+    assert result.returncode != 0
+    assert "clusters.lr" in result.stderr and "allowed values: auto, cpu, cuda" in result.stderr
+    assert not (project / "results").exists()

@@ -8,15 +8,60 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
 def mlp(in_features: int, hidden: list[int], out_features: int, activation: str = "relu",
-        bias: bool = True) -> nn.Sequential:
+        bias: bool = True, *, flatten: bool = False) -> nn.Sequential:
     """Fully connected net in -> hidden[0] -> ... -> out, the activation after every hidden
-    layer, logits out (softmax lives in the loss). PyTorch's default initialisation."""
+    layer, logits out (softmax lives in the loss). PyTorch's default initialisation.
+
+    ``flatten=True`` puts an ``nn.Flatten()`` first, so the net takes images (N, C, H, W)
+    with ``in_features = C * H * W`` (e.g. 784 for MNIST). Flatten has no parameters: the
+    weights (and their initialisation under a given seed) are those of the flat net, and
+    the structured Hessian engine (``hessian.mlp_layers``) still recognises the stack."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     widths = [in_features, *hidden, out_features]
-    layers: list[nn.Module] = []
+    layers: list[nn.Module] = [nn.Flatten()] if flatten else []
     for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
         layers.append(nn.Linear(n_in, n_out, bias=bias))
         if i < len(hidden):
             layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+#: The scaled convnet for the 8x8 scikit-learn digits (see ``convnet``): 9,210 parameters.
+DIGITS_CONVNET = {"input_shape": (1, 8, 8), "kernel_size": 3, "padding": 1}
+
+
+def convnet(input_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 10,
+            channels: tuple[int, int] = (10, 20), kernel_size: int = 5, hidden: int = 80,
+            padding: int = 0) -> nn.Sequential:
+    """The small convnet of Family C (Sagun et al., section 4.2): two conv layers, each
+    followed by ReLU and 2x2 max-pool, then flatten -> ``hidden`` -> ``n_classes`` with a
+    ReLU between the two fully connected layers; logits out. The flattened size is computed
+    from ``input_shape`` (C, H, W). PyTorch's default initialisation.
+
+    MNIST, the defaults: 1x28x28 -conv5-> 10x24x24 -pool-> 10x12x12 -conv5-> 20x8x8
+    -pool-> 20x4x4 = 320 -> 80 -> 10; 260 + 5,020 + 25,680 + 810 = 31,770 parameters.
+
+    Digits (8x8), ``DIGITS_CONVNET``: ``convnet((1, 8, 8), kernel_size=3, padding=1)``,
+    channels (10, 20), hidden 80: 1x8x8 -conv3-> 10x8x8 -pool-> 10x4x4 -conv3-> 20x4x4
+    -pool-> 20x2x2 = 80 -> 80 -> 10; 100 + 1,820 + 6,480 + 810 = 9,210 parameters.
+
+    Raises ValueError when a conv or pool would leave less than one pixel."""
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (channels, height, width), got {input_shape!r}")
+    if len(channels) != 2:
+        raise ValueError(f"channels must name the two conv layers' widths, got {channels!r}")
+    in_channels, height, width = input_shape
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip((in_channels, *channels[:-1]), channels):
+        height = height + 2 * padding - kernel_size + 1
+        width = width + 2 * padding - kernel_size + 1
+        if height < 2 or width < 2:
+            raise ValueError(
+                f"input_shape={tuple(input_shape)} is too small for kernel_size={kernel_size}, "
+                f"padding={padding} and two 2x2 max-pools (a conv output is {height}x{width})")
+        height, width = height // 2, width // 2
+        layers += [nn.Conv2d(n_in, n_out, kernel_size, padding=padding), nn.ReLU(), nn.MaxPool2d(2)]
+    flat = channels[-1] * height * width
+    layers += [nn.Flatten(), nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)]
     return nn.Sequential(*layers)

@@ -1,0 +1,327 @@
+"""Image data (MNIST / Fashion-MNIST from real IDX files, scikit-learn digits), the
+stratified training subset, and the image models (convnet, MLP with Flatten)."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from cases import DTYPE, reference_hessian
+from hessian_spectra.data import Split
+from hessian_spectra.hessian import exact_hessian, mlp_layers
+from hessian_spectra.images import (MNIST_FILES, ImageDataNotFoundError, load_digits_images, load_mnist,
+                                    normalise, stratified_subset, subset)
+from hessian_spectra.models import DIGITS_CONVNET, convnet, mlp
+
+# --- tiny data sets in the real IDX format ------------------------------------------
+
+# Pixel values chosen so the normalised values are easy to compute by hand:
+# 0 -> 0.0, 51 -> 0.2, 255 -> 1.0 after scaling to [0, 1].
+HAND = {  # (pixel 0, pixel 51, pixel 255) after normalise, by hand: (p - mean) / std
+    "mnist": (-0.1307 / 0.3081, (0.2 - 0.1307) / 0.3081, (1 - 0.1307) / 0.3081),  # -0.4242, 0.2249, 2.8215
+    "fashion_mnist": (-0.2860 / 0.3530, (0.2 - 0.2860) / 0.3530, (1 - 0.2860) / 0.3530),  # -0.8102, -0.2436, 2.0227
+}
+CLASS_DIR = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+
+
+def _idx_bytes(array: np.ndarray) -> bytes:
+    """The IDX format by hand: big-endian magic (0x08 = uint8, then the number of
+    dimensions: 2049 for labels, 2051 for images), big-endian uint32 sizes, raw bytes."""
+    assert array.dtype == np.uint8
+    magic = 0x0800 + array.ndim
+    return struct.pack(f">I{array.ndim}I", magic, *array.shape) + array.tobytes()
+
+
+def _images(n: int, seed: int) -> np.ndarray:
+    """n 28x28 uint8 images: background 0, pixel (i, i) = 255 and pixel (0, 27) = 51 in image i."""
+    images = np.zeros((n, 28, 28), dtype=np.uint8)
+    for i in range(n):
+        images[i, i + seed, i + seed] = 255
+        images[i, 0, 27] = 51
+    return images
+
+
+def write_mnist(root, variant="mnist", *, gz=False, n_train=5, n_test=3):
+    """The four IDX files in <root>/<ClassName>/raw/, gzipped or not; returns the arrays."""
+    raw = root / CLASS_DIR[variant] / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "train-images-idx3-ubyte": _images(n_train, 1),
+        "train-labels-idx1-ubyte": np.array([3, 1, 4, 1, 5, 9, 2, 6][:n_train], dtype=np.uint8),
+        "t10k-images-idx3-ubyte": _images(n_test, 2),
+        "t10k-labels-idx1-ubyte": np.array([2, 7, 1, 8][:n_test], dtype=np.uint8),
+    }
+    for name, array in arrays.items():
+        if gz:
+            with gzip.open(raw / f"{name}.gz", "wb") as f:
+                f.write(_idx_bytes(array))
+        else:
+            (raw / name).write_bytes(_idx_bytes(array))
+    return raw, arrays
+
+
+def test_idx_headers_written_here_use_the_standard_magic_numbers():
+    images, labels = np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.uint8)
+    assert struct.unpack(">IIII", _idx_bytes(images)[:16]) == (2051, 2, 28, 28)
+    assert struct.unpack(">II", _idx_bytes(labels)[:8]) == (2049, 2)
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["raw", "gzipped"])
+@pytest.mark.parametrize("variant", ["mnist", "fashion_mnist"])
+def test_load_mnist_reads_idx_files_and_normalises_with_the_variant_constants(tmp_path, variant, gz):
+    write_mnist(tmp_path, variant, gz=gz)
+    split = load_mnist(tmp_path, variant=variant)
+    assert split.x_train.shape == (5, 1, 28, 28) and split.x_test.shape == (3, 1, 28, 28)
+    assert split.x_train.dtype == split.x_test.dtype == np.float32
+    assert split.y_train.dtype == split.y_test.dtype == np.int64
+    assert split.y_train.tolist() == [3, 1, 4, 1, 5] and split.y_test.tolist() == [2, 7, 1]
+    assert split.n_classes == 10
+    zero, p51, p255 = HAND[variant]
+    for i in range(5):  # train image i: pixel (i+1, i+1) = 255, (0, 27) = 51, else 0
+        image = split.x_train[i, 0]
+        assert image[i + 1, i + 1] == pytest.approx(p255, abs=1e-6)
+        assert image[0, 27] == pytest.approx(p51, abs=1e-6)
+        rest = np.delete(image.ravel(), [(i + 1) * 29, 27])
+        assert np.allclose(rest, zero, atol=1e-6)
+    assert split.x_test[2, 0, 4, 4] == pytest.approx(p255, abs=1e-6)  # test image 2: pixel (2+2, 2+2)
+
+
+def test_gzipped_and_raw_files_give_the_same_arrays(tmp_path):
+    write_mnist(tmp_path / "a", gz=False)
+    write_mnist(tmp_path / "b", gz=True)
+    a, b = load_mnist(tmp_path / "a"), load_mnist(tmp_path / "b")
+    for key, value in a.arrays().items():
+        assert np.array_equal(value, b.arrays()[key])
+
+
+def test_mnist_and_fashion_mnist_differ_only_in_directory_and_constants(tmp_path):
+    write_mnist(tmp_path, "mnist")
+    with pytest.raises(ImageDataNotFoundError, match="FashionMNIST"):
+        load_mnist(tmp_path, variant="fashion_mnist")
+    write_mnist(tmp_path, "fashion_mnist")
+    m, f = load_mnist(tmp_path, variant="mnist"), load_mnist(tmp_path, variant="fashion_mnist")
+    # the same pixels, mapped back through each variant's constants
+    assert np.allclose(m.x_train * 0.3081 + 0.1307, f.x_train * 0.3530 + 0.2860, atol=1e-6)
+    assert not np.allclose(m.x_train, f.x_train)
+
+
+def test_unknown_variant_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="kmnist"):
+        load_mnist(tmp_path, variant="kmnist")
+
+
+@pytest.mark.parametrize("variant", ["mnist", "fashion_mnist"])
+def test_expected_file_names_are_those_torchvision_reads(variant):
+    from torchvision import datasets
+    resources = getattr(datasets, CLASS_DIR[variant]).resources
+    assert [name.removesuffix(".gz") for name, _ in resources] == list(MNIST_FILES)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a connection fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.mark.parametrize("variant", ["mnist", "fashion_mnist"])
+def test_missing_files_error_names_the_files_the_directory_and_the_fix(tmp_path, no_network, variant):
+    with pytest.raises(FileNotFoundError) as info:
+        load_mnist(tmp_path, variant=variant, download=False)
+    assert isinstance(info.value, ImageDataNotFoundError)
+    message = str(info.value)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        assert name in message
+    assert str(tmp_path.absolute() / CLASS_DIR[variant] / "raw") in message
+    assert "download: true" in message and "copy the four files" in message
+
+
+def test_one_missing_file_is_named_as_missing(tmp_path, no_network):
+    raw, _ = write_mnist(tmp_path)
+    (raw / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(ImageDataNotFoundError, match="missing: t10k-labels-idx1-ubyte\\."):
+        load_mnist(tmp_path)
+
+
+def test_failed_download_raises_the_missing_files_error_with_the_cause(tmp_path, monkeypatch):
+    from torchvision import datasets
+
+    def failing_download(self):
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz: no route to host")
+    monkeypatch.setattr(datasets.MNIST, "download", failing_download)
+    with pytest.raises(ImageDataNotFoundError, match="no route to host") as info:
+        load_mnist(tmp_path, download=True)
+    assert "train-images-idx3-ubyte" in str(info.value) and "download: true" in str(info.value)
+
+
+def test_download_is_used_only_when_asked_and_only_when_files_are_missing(tmp_path, monkeypatch):
+    from torchvision import datasets
+    calls = []
+
+    def fake_download(self):  # stands in for the network: writes the files where torchvision would
+        calls.append(self.root)
+        write_mnist(tmp_path)
+    monkeypatch.setattr(datasets.MNIST, "download", fake_download)
+    with pytest.raises(ImageDataNotFoundError):
+        load_mnist(tmp_path, download=False)
+    assert calls == []
+    assert load_mnist(tmp_path, download=True).y_train.tolist() == [3, 1, 4, 1, 5]
+    assert len(calls) == 1
+    load_mnist(tmp_path, download=True)  # files present now: no second download
+    assert len(calls) == 1
+
+
+# --- normalise ----------------------------------------------------------------------
+
+def test_normalise_scales_uint8_by_255_and_takes_floats_in_unit_interval_as_they_are():
+    pixels = np.array([0, 51, 255], dtype=np.uint8)
+    expected = np.array(HAND["mnist"], dtype=np.float32)
+    assert np.allclose(normalise(pixels, 0.1307, 0.3081), expected, atol=1e-6)
+    assert np.allclose(normalise(np.array([0.0, 0.2, 1.0]), 0.1307, 0.3081), expected, atol=1e-6)
+    assert normalise(pixels, 0.1307, 0.3081).dtype == np.float32
+
+
+@pytest.mark.parametrize("bad", [np.array([0.0, 255.0]), np.array([-0.5]), np.array([np.nan]),
+                                 np.array([3], dtype=np.int64)], ids=["0..255 floats", "negative", "nan", "int64"])
+def test_normalise_rejects_images_not_in_a_known_scale(bad):
+    with pytest.raises(ValueError):
+        normalise(bad, 0.5, 0.5)
+
+
+# --- digits ---------------------------------------------------------------------------
+
+def test_digits_images_shapes_and_stratified_seeded_split():
+    split = load_digits_images(test_size=0.25, seed=0)
+    n_train, n_test = len(split.y_train), len(split.y_test)
+    assert n_train + n_test == 1797 and n_test == 450  # ceil(0.25 * 1797)
+    assert split.x_train.shape == (n_train, 1, 8, 8) and split.x_test.shape == (n_test, 1, 8, 8)
+    assert split.x_train.dtype == np.float32 and split.y_train.dtype == np.int64
+    assert split.n_classes == 10
+    # stratified: each class's test count is its share of 450, within rounding
+    per_class = np.bincount(split.y_train, minlength=10) + np.bincount(split.y_test, minlength=10)
+    assert np.all(np.abs(np.bincount(split.y_test, minlength=10) - per_class * n_test / 1797) <= 1)
+    again, other = load_digits_images(test_size=0.25, seed=0), load_digits_images(test_size=0.25, seed=1)
+    assert np.array_equal(split.x_train, again.x_train) and np.array_equal(split.y_test, again.y_test)
+    assert not np.array_equal(split.y_train, other.y_train)
+
+
+def test_digits_are_normalised_with_the_training_pixels_mean_and_std():
+    split = load_digits_images(test_size=0.3, seed=2)
+    assert split.x_train.mean(dtype=np.float64) == pytest.approx(0, abs=1e-5)
+    assert split.x_train.std(dtype=np.float64) == pytest.approx(1, abs=1e-5)
+    # The raw pixels are k/16, k = 0..16, so the normalised values form a grid with step
+    # 1/(16 std) starting at -mean/std (pixel 0). Recover mean and std from the training
+    # images and check that the test images sit on the same grid (same constants).
+    levels = np.unique(split.x_train)
+    std = 1 / (16 * np.diff(levels).min())
+    mean = -levels[0] * std
+    for x in (split.x_train, split.x_test):
+        k = (x.astype(np.float64) * std + mean) * 16
+        assert np.allclose(k, np.round(k), atol=1e-3) and k.min() > -1e-3 and k.max() < 16 + 1e-3
+    assert 0 < mean < 1 and 0 < std < 1
+
+
+# --- stratified subset ------------------------------------------------------------------
+
+def test_stratified_subset_of_balanced_classes_takes_the_same_number_of_each():
+    labels = np.repeat(np.arange(10), 60)
+    indices = stratified_subset(labels, 100, seed=0)
+    assert indices.dtype == np.int64 and len(indices) == 100
+    assert np.array_equal(indices, np.sort(indices)) and len(np.unique(indices)) == 100
+    assert np.bincount(labels[indices]).tolist() == [10] * 10
+
+
+def test_stratified_subset_of_imbalanced_classes_uses_largest_remainders():
+    labels = np.repeat([0, 1, 2], [50, 30, 20])
+    # quotas 11 * (0.5, 0.3, 0.2) = 5.5, 3.3, 2.2 -> floors 5, 3, 2 (10); the 11th to the largest remainder
+    assert np.bincount(labels[stratified_subset(labels, 11, seed=0)]).tolist() == [6, 3, 2]
+    # quotas 3.5, 3.5, 3.0: the tie goes to the smaller label
+    labels = np.repeat([0, 1, 2], [7, 7, 6])
+    assert np.bincount(labels[stratified_subset(labels, 10, seed=0)]).tolist() == [4, 3, 3]
+
+
+def test_stratified_subset_keeps_every_class_even_a_rare_one():
+    labels = np.repeat([5, 7, 9], [97, 2, 1])  # quotas 2.91, 0.06, 0.03 -> 3, 0, 0 -> 1, 1, 1
+    indices = stratified_subset(labels, 3, seed=0)
+    assert sorted(labels[indices].tolist()) == [5, 7, 9]
+
+
+def test_stratified_subset_is_seeded():
+    labels = np.tile(np.arange(10), 100)
+    a, b, c = (stratified_subset(labels, 50, seed=s) for s in (4, 4, 5))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("size", [101, 2])
+def test_stratified_subset_rejects_sizes_it_cannot_fill(size):
+    labels = np.repeat(np.arange(4), 25)  # 100 examples, 4 classes
+    with pytest.raises(ValueError, match=f"size={size}"):
+        stratified_subset(labels, size, seed=0)
+
+
+def test_subset_keeps_only_the_chosen_training_examples_and_the_whole_test_part():
+    x = np.arange(6, dtype=np.float32).reshape(6, 1) * 10
+    split = Split(x, np.arange(6, dtype=np.int64), x[:2], np.zeros(2, np.int64), n_classes=6)
+    small = subset(split, np.array([1, 4]))
+    assert small.x_train[:, 0].tolist() == [10, 40] and small.y_train.tolist() == [1, 4]
+    assert small.x_test is split.x_test and small.n_classes == 6
+    with pytest.raises(ValueError):
+        subset(split, np.array([1, 6]))
+    with pytest.raises(ValueError):
+        subset(split, np.array([1, 1]))
+
+
+# --- models -----------------------------------------------------------------------------
+
+def _count(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_convnet_for_28x28_has_31770_parameters_and_outputs_logits():
+    model = convnet((1, 28, 28))
+    # conv 1->10 5x5: 250+10; conv 10->20 5x5: 5000+20; FC 320->80: 25600+80; 80->10: 800+10
+    assert _count(model) == 260 + 5020 + 25680 + 810 == 31770
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_digits_convnet_configuration_has_9210_parameters_and_outputs_logits():
+    model = convnet(**DIGITS_CONVNET)
+    # conv 1->10 3x3: 90+10; conv 10->20 3x3: 1800+20; FC 20*2*2=80->80: 6400+80; 80->10: 800+10
+    assert _count(model) == 100 + 1820 + 6480 + 810 == 9210
+    assert model(torch.zeros(4, 1, 8, 8)).shape == (4, 10)
+
+
+def test_convnet_rejects_an_input_too_small_for_its_pools():
+    with pytest.raises(ValueError, match="too small"):
+        convnet((1, 8, 8), kernel_size=5)
+
+
+def test_mlp_with_flatten_takes_images_and_matches_the_flat_mlp():
+    torch.manual_seed(0)
+    flat = mlp(64, [7], 10)
+    torch.manual_seed(0)
+    images = mlp(64, [7], 10, flatten=True)
+    x = torch.randn(5, 1, 8, 8)
+    assert images(x).shape == (5, 10)
+    assert torch.equal(images(x), flat(x.reshape(5, 64)))
+    assert isinstance(flat[0], torch.nn.Linear)  # no Flatten unless asked
+    assert mlp_layers(images) is not None and len(mlp_layers(images)) == 2
+
+
+def test_exact_hessian_of_a_tiny_image_mlp_and_convnet_match_torch_func():
+    torch.manual_seed(0)
+    x, y = torch.randn(6, 1, 8, 8, dtype=DTYPE), torch.randint(0, 10, (6,))
+    for model in (mlp(64, [3], 10, flatten=True),
+                  convnet((1, 8, 8), channels=(2, 2), kernel_size=3, padding=1, hidden=4)):
+        model = model.to(DTYPE)
+        ours = exact_hessian(model, x, y, batch_size=4)
+        reference = reference_hessian(model, x, y)
+        assert ((ours - reference).abs().max() / reference.abs().max()).item() < 1e-10

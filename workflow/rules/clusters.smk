@@ -21,27 +21,6 @@ CLUSTER_OUTPUTS = [
 ]
 
 
-def cluster_data_path(k, cov):
-    return f"{RESULTS}/clusters/data/k{k}_cov{float(cov):g}.npz"
-
-
-def run_data(wildcards):
-    data = cluster_run(config, wildcards.run)["data"]
-    return cluster_data_path(data["k"], data["cov"])
-
-
-def spectrum_path(run, stage="final"):
-    return f"{RESULTS}/clusters/{run}/spectrum_{stage}.npz"
-
-
-def run_title(run):
-    """How a run reads in a figure title, with the profile (so shrunk settings show)."""
-    r = cluster_run(config, run)
-    widths = [r["model"]["in_features"], *r["model"]["hidden"], r["data"]["k"]]
-    return (f"{r['train']['algorithm'].upper()} {r['model']['activation']} "
-            f"{'-'.join(map(str, widths))}, N={r['data']['n_train']}, cov {r['data']['cov']:g} [{PROFILE}]")
-
-
 rule cluster_data:
     output:
         f"{RESULTS}/clusters/data/k{{k}}_cov{{cov}}.npz",
@@ -52,6 +31,8 @@ rule cluster_data:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        ENVIRONMENT
     script:
         "../scripts/cluster_data.py"
 
@@ -75,6 +56,8 @@ rule cluster_train:
         mem_mb=2000,
         runtime=60,
         gpu=GPUS,
+    conda:
+        ENVIRONMENT
     script:
         "../scripts/cluster_train.py"
 
@@ -99,6 +82,8 @@ rule cluster_spectrum:
         mem_mb=lambda w: 1000 + int(config["hessian"]["memory_budget_gb"] * 1024),
         runtime=30,
         gpu=GPUS,
+    conda:
+        ENVIRONMENT
     script:
         "../scripts/cluster_spectrum.py"
 
@@ -115,6 +100,8 @@ rule cluster_pca:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        ENVIRONMENT
     script:
         "../scripts/cluster_pca.py"
 
@@ -133,6 +120,8 @@ rule fig1_full_spectrum:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        ENVIRONMENT
     script:
         "../scripts/fig1_full_spectrum.py"
 
@@ -151,6 +140,8 @@ rule fig1b_gauss_newton_split:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        ENVIRONMENT
     script:
         "../scripts/fig1b_gauss_newton_split.py"
 
@@ -169,6 +160,8 @@ rule fig2_cluster_pca:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        ENVIRONMENT
     script:
         "../scripts/fig2_cluster_pca.py"
 
@@ -187,6 +180,8 @@ rule fig3_cluster_spectra:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        ENVIRONMENT
     script:
         "../scripts/fig3_cluster_spectra.py"
 
@@ -198,7 +193,6 @@ rule table1:
     output:
         table("table1", ".csv", ".md", ".tex"),
     params:
-        stem=f"{TABLES}/table1",
         caption=(
             f"Table 1 [{PROFILE}]: outlier counts of the Hessian at the end of training, ours beside "
             "the paper's (arXiv v2, appendix A); * marks a count within 1 of nc; cutoff shows count @ threshold."
@@ -208,5 +202,7 @@ rule table1:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        ENVIRONMENT
     script:
         "../scripts/table1.py"

@@ -112,8 +112,9 @@ def cluster_run(config: dict, run_id: str) -> dict:
             return {
                 "run": run_id, "group": group["name"],
                 "data": cluster_data(config, k, group["cov"]),
-                "model": {"in_features": clusters["n_features"], "hidden": list(clusters["hidden"]),
-                          "out_features": k, "activation": group["activation"], "seed": config["seed"]},
+                "model": {"kind": "mlp", "in_features": clusters["n_features"],
+                          "hidden": list(clusters["hidden"]), "out_features": k,
+                          "activation": group["activation"], "seed": config["seed"]},
                 "train": {"algorithm": algorithm, "lr": clusters["lr"], "grad_tol": clusters["grad_tol"],
                           "max_steps": clusters["max_steps"][algorithm],
                           "batch_size": clusters["sgd_batch_size"] if algorithm == "sgd" else 0,

@@ -59,7 +59,7 @@ rule cluster_train:
     conda:
         ENVIRONMENT
     script:
-        "../scripts/cluster_train.py"
+        "../scripts/train_run.py"
 
 
 rule cluster_spectrum:
@@ -72,6 +72,8 @@ rule cluster_spectrum:
         run=lambda w: cluster_run(config, w.run),
         hessian=hessian_settings(config),
         decompose=lambda w: w.run == FIG1_RUN,
+        method="exact",  # Fig. 1 and the counts need every eigenvalue
+        edge=None,
         device=config["device"],
     threads: config["threads"]
     log:
@@ -85,7 +87,7 @@ rule cluster_spectrum:
     conda:
         ENVIRONMENT
     script:
-        "../scripts/cluster_spectrum.py"
+        "../scripts/spectrum.py"
 
 
 rule cluster_pca:

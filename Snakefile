@@ -7,10 +7,13 @@ configfile: "config/default.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/runs.smk"
 include: "workflow/rules/clusters.smk"
+include: "workflow/rules/images.smk"
 
 
 rule all:
     input:
         CLUSTER_OUTPUTS,
+        IMAGE_OUTPUTS,
     default_target: True

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hessian_spectra.config import ConfigError, cluster_run, load_config, run_ids, validate_config
+from hessian_spectra.config import (ConfigError, cluster_run, image_run, image_run_ids, load_config, run_ids,
+                                    validate_config)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())
@@ -67,6 +68,12 @@ BAD = [
     ("clusters.sgd_batch_size", 5000, "'clusters.sgd_batch_size'"),
     ("plots.dpi", 5, "'plots.dpi'"),
     ("profile", "my profile", "'profile'"),
+    ("images.source", "cifar10", "allowed values: digits, mnist, fashion_mnist"),
+    ("images.download", "yes", "'images.download'"),
+    ("spectrum.method", "arnoldi", "allowed values: exact, lanczos, auto"),
+    ("batch.batch_sizes", [10, 5000], "'batch.batch_sizes': [10, 5000] exceeds images.train_subset=1000"),
+    ("batch.convnet.channels", [8], "'batch.convnet.channels'"),
+    ("width.hidden", [], "'width.hidden'"),
 ]
 
 
@@ -95,3 +102,30 @@ def test_training_params_do_not_include_counting_settings():
     b = cluster_run(_set(DEFAULT, "clusters.groups.1.cutoff", 0.5), "gd_relu_cov1_k5")
     assert {k: a[k] for k in ("data", "model", "train")} == {k: b[k] for k in ("data", "model", "train")}
     assert a["outliers"] != b["outliers"]
+
+
+def test_image_runs_share_step_size_and_steps_within_a_family():
+    """The paper: same step size and same number of steps for every width and both batch sizes."""
+    ids = image_run_ids(DEFAULT)
+    assert ids == {"width": ["width_n10", "width_n30", "width_n50", "width_n70"], "batch": ["batch_b10", "batch_b512"]}
+    for family in ids.values():
+        trains = [image_run(DEFAULT, r)["train"] for r in family]
+        assert len({(t["lr"], t["max_steps"]) for t in trains}) == 1
+    widths = [image_run(DEFAULT, r)["model"] for r in ids["width"]]
+    assert [w["in_features"] for w in widths] == [64] * 4 and [w["hidden"] for w in widths] == [[10], [30], [50], [70]]
+    assert [image_run(DEFAULT, r)["train"]["batch_size"] for r in ids["batch"]] == [10, 512]
+
+
+def test_paper_profile_uses_mnist_and_the_31770_parameter_convnet():
+    from hessian_spectra.runs import build_model
+    from hessian_spectra.hessian import num_parameters
+
+    paper = load_config(ROOT / "config" / "paper.yaml")
+    assert image_run(paper, "width_n70")["model"]["in_features"] == 784
+    assert num_parameters(build_model(image_run(paper, "width_n70")["model"])) == 55660
+    assert num_parameters(build_model(image_run(paper, "batch_b512")["model"])) == 31770
+
+
+def test_unknown_image_run_is_rejected():
+    with pytest.raises(KeyError, match="width_n11"):
+        image_run(DEFAULT, "width_n11")

@@ -10,16 +10,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+FIGURES = ("fig1_full_spectrum", "fig1b_gauss_newton_split", "fig2_cluster_pca", "fig3_cluster_spectra",
+           "fig4_width_right_edge", "fig5_width_left_edge_count", "fig6_width_left_edge_fraction",
+           "fig7_batch_top_eigenvalues", "fig8_batch_negative_eigenvalues")
 OUTPUTS = [
-    *(f"figures/ci/{name}.{ext}" for name in ("fig1_full_spectrum", "fig1b_gauss_newton_split",
-                                               "fig2_cluster_pca", "fig3_cluster_spectra")
-      for ext in ("pdf", "png")),
+    *(f"figures/ci/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")),
     *(f"tables/ci/table1.{ext}" for ext in ("csv", "md", "tex")),
+    *(f"tables/ci/{name}.{ext}" for name in ("width_scaling", "batch_size") for ext in ("csv", "md")),
 ]
 
 pytestmark = pytest.mark.slow
@@ -60,12 +63,15 @@ def built(tmp_path_factory) -> Path:
     return project
 
 
-def test_ci_profile_builds_every_family_a_output(built):
+def test_ci_profile_builds_every_output(built):
     missing = [path for path in OUTPUTS if not (built / path).is_file()]
     assert not missing
     table = (built / "tables/ci/table1.csv").read_text().splitlines()
     assert len(table) == 1 + 6  # header + the ci profile's six runs
     assert "paper_gap" in table[0]
+    assert len((built / "tables/ci/width_scaling.csv").read_text().splitlines()) == 1 + 2
+    indices = np.load(built / "results/ci/images/data.npz")["train_indices"]
+    assert len(indices) == 300 and len(set(indices.tolist())) == 300  # the saved subset
 
 
 def test_second_invocation_has_nothing_to_do(built):
@@ -85,14 +91,23 @@ def test_changing_a_cutoff_recounts_without_retraining(built):
     config = yaml.safe_load((built / "config/ci.yaml").read_text())
     config["clusters"]["groups"][0]["cutoff"] = 0.5  # gd_tanh_cov1: one run, not in fig. 3 or fig. 1
     (built / "config/changed.yaml").write_text(yaml.safe_dump(config))
-    assert _jobs_to_run(built, "config/changed.yaml") == {"cluster_spectrum": 1, "table1": 1, "all": 1}
+    assert _jobs_to_run(built, "config/changed.yaml") == {"spectrum": 1, "table1": 1, "all": 1}
+
+
+def test_changing_the_batch_step_size_retrains_only_family_c(built):
+    config = yaml.safe_load((built / "config/ci.yaml").read_text())
+    config["batch"]["lr"] = 0.01
+    (built / "config/changed.yaml").write_text(yaml.safe_dump(config))
+    assert _jobs_to_run(built, "config/changed.yaml") == {
+        "train": 2, "spectrum": 2, "fig7_batch_top_eigenvalues": 1,
+        "fig8_batch_negative_eigenvalues": 1, "image_table": 1, "all": 1}
 
 
 def test_two_runs_give_byte_identical_table(built, tmp_path):
     second = _project(tmp_path)
     result = _snakemake(second)
     assert result.returncode == 0, result.stderr[-5000:]
-    for name in ("table1.csv", "table1.md"):
+    for name in ("table1.csv", "table1.md", "width_scaling.csv", "batch_size.csv"):
         assert filecmp.cmp(built / "tables/ci" / name, second / "tables/ci" / name, shallow=False), name
 
 

@@ -73,10 +73,64 @@ def _cross_field_problems(config: dict) -> list[str]:
     if clusters["fig3_group"] not in names:
         problems.append(f"config field 'clusters.fig3_group': {clusters['fig3_group']!r} is not a group "
                         f"(allowed values: {', '.join(names)})")
+    for section, field in (("width", "sgd_batch_size"), ("batch", "batch_sizes")):
+        sizes = config[section][field]
+        if max(sizes if isinstance(sizes, list) else [sizes]) > config["images"]["train_subset"]:
+            problems.append(f"config field '{section}.{field}': {sizes} exceeds images.train_subset="
+                            f"{config['images']['train_subset']}")
     if clusters["sgd_batch_size"] > clusters["n_train"]:
         problems.append(f"config field 'clusters.sgd_batch_size': {clusters['sgd_batch_size']} exceeds "
                         f"clusters.n_train={clusters['n_train']}")
     return problems
+
+
+def image_run_ids(config: dict) -> dict[str, list[str]]:
+    """Family B and C runs: ``width_n<n>`` per hidden width, ``batch_b<b>`` per batch size."""
+    return {"width": [f"width_n{n}" for n in config["width"]["hidden"]],
+            "batch": [f"batch_b{b}" for b in config["batch"]["batch_sizes"]]}
+
+
+def image_data(config: dict) -> dict:
+    """The image data section (source, subset, split) with the seed, in a fixed key order."""
+    images = config["images"]
+    keys = ("source", "data_dir", "download", "digits_test_size", "train_subset")
+    return {**{key: images[key] for key in keys}, "seed": config["seed"]}
+
+
+def image_run(config: dict, run_id: str) -> dict:
+    """Everything that defines one Family B (``width_n<n>``) or C (``batch_b<b>``) run, in the
+    sections of ``cluster_run``."""
+    from .images import INPUT_SHAPES  # noqa: PLC0415 (keeps this module light)
+
+    seed = config["seed"]
+    shape = list(INPUT_SHAPES[config["images"]["source"]])
+    spectrum = config["spectrum"]
+    if run_id not in sum(image_run_ids(config).values(), []):
+        raise KeyError(f"unknown run {run_id!r}; runs: {image_run_ids(config)}")
+    family, _, size = run_id.partition("_")
+    section = config[family]
+    if family == "width":
+        model = {"kind": "mlp", "in_features": shape[0] * shape[1] * shape[2], "hidden": [int(size[1:])],
+                 "out_features": 10, "activation": section["activation"], "flatten": True, "seed": seed}
+        train = {"algorithm": section["algorithm"], "lr": section["lr"],
+                 "batch_size": section["sgd_batch_size"] if section["algorithm"] == "sgd" else 0}
+    else:
+        net = section["convnet"]
+        model = {"kind": "convnet", "input_shape": shape, "out_features": 10,
+                 "channels": list(net["channels"]), "kernel_size": net["kernel_size"],
+                 "padding": net["padding"], "hidden": net["hidden"], "seed": seed}
+        train = {"algorithm": "sgd", "lr": section["lr"], "batch_size": int(size[1:])}
+    # the paper: the same step size and the same number of steps for every run of a family
+    train.update(max_steps=section["steps"], grad_tol=0.0, eval_every=section["eval_every"],
+                 checkpoint_every=section["checkpoint_every"], seed=seed)
+    return {"run": run_id, "group": family, "data": image_data(config), "model": model, "train": train,
+            "outliers": {"window": spectrum["outlier_window"], "threshold": spectrum["cutoff"]}}
+
+
+def spectrum_edge(config: dict) -> dict:
+    """Lanczos settings of the image families, in a fixed key order."""
+    spectrum = config["spectrum"]
+    return {"k": spectrum["edge_k"], "tol": spectrum["lanczos_tol"], "max_products": spectrum["lanczos_max_products"]}
 
 
 def load_config(path: str | Path) -> dict:

@@ -23,6 +23,10 @@ VARIANTS: dict[str, tuple[str, float, float]] = {
     "fashion_mnist": ("FashionMNIST", 0.2860, 0.3530),
 }
 
+#: source -> (channels, height, width) of its images
+INPUT_SHAPES: dict[str, tuple[int, int, int]] = {"digits": (1, 8, 8), "mnist": (1, 28, 28),
+                                                 "fashion_mnist": (1, 28, 28)}
+
 #: The four IDX files torchvision reads from ``<root>/<ClassName>/raw/`` (each may be
 #: present gzipped instead, with a ``.gz`` suffix).
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -207,3 +211,24 @@ def subset(split: Split, indices) -> Split:
     if len(np.unique(indices)) != len(indices):
         raise ValueError("indices must not repeat")
     return Split(split.x_train[indices], split.y_train[indices], split.x_test, split.y_test, split.n_classes)
+
+
+def load_source(data: dict) -> Split:
+    """The whole data set a config's ``images`` section names (before the training subset)."""
+    if data["source"] == "digits":
+        return load_digits_images(test_size=data["digits_test_size"], seed=data["seed"])
+    return load_mnist(data["data_dir"], variant=data["source"], download=data["download"])
+
+
+def make_data(data: dict, out) -> None:
+    """The Family B/C data set as .npz: the stratified training subset (its indices into the
+    source's training set saved as ``train_indices``, so anyone can rebuild it) and the
+    whole test set."""
+    from .runs import save_data  # noqa: PLC0415 (runs imports torch-heavy modules)
+
+    full = load_source(data)
+    if data["train_subset"] > len(full.y_train):
+        raise ValueError(f"config field 'images.train_subset': {data['train_subset']} exceeds the "
+                         f"{len(full.y_train)} training images of {data['source']}")
+    indices = stratified_subset(full.y_train, data["train_subset"], data["seed"])
+    save_data(subset(full, indices), out, metadata=data, train_indices=indices)

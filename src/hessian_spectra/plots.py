@@ -111,3 +111,38 @@ def fig3_cluster_spectra(spectra: dict[int, np.ndarray], thresholds: dict[int, f
     ax.legend(fontsize=7, title="dashed: cutoff; dotted: rank k", title_fontsize=7)
     ax.set_title(title)
     return fig
+
+
+def top_eigenvalues(spectra: dict[str, np.ndarray], top: int, title: str) -> plt.Figure:
+    """Fig. 4 and Fig. 7: the largest ``top`` eigenvalues by rank, one curve per label
+    (``spectra`` maps a label to eigenvalues in any order)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for label, values in spectra.items():
+        shown = _descending(values)[:top]
+        ax.plot(np.arange(1, len(shown) + 1), shown, marker=".", ms=3, lw=1, label=label)
+    ax.set_xlabel("rank (descending)")
+    ax.set_ylabel("eigenvalue")
+    ax.legend(fontsize=7)
+    ax.set_title(title)
+    return fig
+
+
+def negative_eigenvalues(spectra: dict[str, tuple[np.ndarray, int]], by: str, title: str) -> plt.Figure:
+    """Fig. 5, 6 and 8: the negative eigenvalues in ascending order (most negative first)
+    against their count i (``by="count"``) or against i / M (``by="fraction"``).
+    ``spectra`` maps a label to (eigenvalues, M); when only the smallest few eigenvalues
+    are known (Lanczos) the curve ends where they end."""
+    if by not in ("count", "fraction"):
+        raise ValueError(f"by must be 'count' or 'fraction', got {by!r}")
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for label, (values, num_params) in spectra.items():
+        negative = np.sort(values[values < 0])
+        ranks = np.arange(1, len(negative) + 1)
+        x = ranks if by == "count" else ranks / num_params
+        ax.plot(x, negative, lw=1.2, label=f"{label} ({len(negative)} negative, M={num_params})")
+    ax.axhline(0, color="0.3", lw=0.6)
+    ax.set_xlabel("i (ascending order)" if by == "count" else "i / M")
+    ax.set_ylabel("eigenvalue")
+    ax.legend(fontsize=7)
+    ax.set_title(title)
+    return fig

@@ -70,9 +70,13 @@ def table1_readable(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_table(table: pd.DataFrame, readable: pd.DataFrame, stem: str, caption: str) -> None:
-    """``stem``.csv (full precision), ``stem``.md and ``stem``.tex (readable)."""
-    save_text(f"{stem}.csv", table.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
-    save_text(f"{stem}.md", f"{caption}\n\n{readable.to_markdown(index=False)}\n")
-    latex = readable.to_latex(index=False, caption=caption, escape=True)
-    save_text(f"{stem}.tex", latex)
+def write_table(table: pd.DataFrame, readable: pd.DataFrame, stem: str, caption: str,
+                formats: tuple[str, ...] = ("csv", "md", "tex")) -> None:
+    """``stem``.csv (full precision), ``stem``.md and ``stem``.tex (readable), as asked."""
+    writers = {
+        "csv": lambda: table.to_csv(index=False, float_format="%.10g", lineterminator="\n"),
+        "md": lambda: f"{caption}\n\n{readable.to_markdown(index=False)}\n",
+        "tex": lambda: readable.to_latex(index=False, caption=caption, escape=True),
+    }
+    for suffix in formats:
+        save_text(f"{stem}.{suffix}", writers[suffix]())

@@ -2,15 +2,6 @@
 # data (per k, cov) -> train (per run) -> spectrum (per run and checkpoint) -> figures/tables
 
 
-wildcard_constraints:
-    k=r"\d+",
-    cov=r"[0-9.]+",
-    stage=r"init|final",
-    run=r"[a-z0-9_]+",
-
-
-CLUSTERS = config["clusters"]
-FIG1_RUN = CLUSTERS["fig1_run"]
 FIG3_RUNS = [r for r in run_ids(config) if cluster_run(config, r)["group"] == CLUSTERS["fig3_group"]]
 CLUSTER_OUTPUTS = [
     *figure("fig1_full_spectrum"),
@@ -37,59 +28,6 @@ rule cluster_data:
         "../scripts/cluster_data.py"
 
 
-rule cluster_train:
-    input:
-        data=run_data,
-    output:
-        init=f"{RESULTS}/clusters/{{run}}/init.pt",
-        final=f"{RESULTS}/clusters/{{run}}/final.pt",
-        metrics=f"{RESULTS}/clusters/{{run}}/metrics.csv",
-    params:
-        run=lambda w: {key: cluster_run(config, w.run)[key] for key in ("run", "data", "model", "train")},
-        device=config["device"],
-    threads: 1
-    log:
-        f"{LOGS}/cluster_train/{{run}}.log",
-    benchmark:
-        f"{LOGS}/cluster_train/{{run}}.benchmark.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=60,
-        gpu=GPUS,
-    conda:
-        ENVIRONMENT
-    script:
-        "../scripts/train_run.py"
-
-
-rule cluster_spectrum:
-    input:
-        data=run_data,
-        checkpoint=f"{RESULTS}/clusters/{{run}}/{{stage}}.pt",
-    output:
-        f"{RESULTS}/clusters/{{run}}/spectrum_{{stage}}.npz",
-    params:
-        run=lambda w: cluster_run(config, w.run),
-        hessian=hessian_settings(config),
-        decompose=lambda w: w.run == FIG1_RUN,
-        method="exact",  # Fig. 1 and the counts need every eigenvalue
-        edge=None,
-        device=config["device"],
-    threads: config["threads"]
-    log:
-        f"{LOGS}/cluster_spectrum/{{run}}_{{stage}}.log",
-    benchmark:
-        f"{LOGS}/cluster_spectrum/{{run}}_{{stage}}.benchmark.tsv"
-    resources:
-        mem_mb=lambda w: 1000 + int(config["hessian"]["memory_budget_gb"] * 1024),
-        runtime=30,
-        gpu=GPUS,
-    conda:
-        ENVIRONMENT
-    script:
-        "../scripts/spectrum.py"
-
-
 rule cluster_pca:
     input:
         data=[cluster_data_path(k, 1.0) for k in CLUSTERS["fig2_k"]],
@@ -110,8 +48,8 @@ rule cluster_pca:
 
 rule fig1_full_spectrum:
     input:
-        init=spectrum_path(FIG1_RUN, "init"),
-        final=spectrum_path(FIG1_RUN, "final"),
+        init=spectrum_path("clusters", FIG1_RUN, "init"),
+        final=spectrum_path("clusters", FIG1_RUN, "final"),
     output:
         figure("fig1_full_spectrum"),
     params:
@@ -130,8 +68,8 @@ rule fig1_full_spectrum:
 
 rule fig1b_gauss_newton_split:
     input:
-        init=spectrum_path(FIG1_RUN, "init"),
-        final=spectrum_path(FIG1_RUN, "final"),
+        init=spectrum_path("clusters", FIG1_RUN, "init"),
+        final=spectrum_path("clusters", FIG1_RUN, "final"),
     output:
         figure("fig1b_gauss_newton_split"),
     params:
@@ -170,7 +108,7 @@ rule fig2_cluster_pca:
 
 rule fig3_cluster_spectra:
     input:
-        spectra=[spectrum_path(r) for r in FIG3_RUNS],
+        spectra=[spectrum_path("clusters", r) for r in FIG3_RUNS],
     output:
         figure("fig3_cluster_spectra"),
     params:
@@ -190,8 +128,8 @@ rule fig3_cluster_spectra:
 
 rule table1:
     input:
-        spectra=[spectrum_path(r) for r in run_ids(config)],
-        metrics=[f"{RESULTS}/clusters/{r}/metrics.csv" for r in run_ids(config)],
+        spectra=[spectrum_path("clusters", r) for r in run_ids(config)],
+        metrics=[metrics_path("clusters", r) for r in run_ids(config)],
     output:
         table("table1", ".csv", ".md", ".tex"),
     params:

@@ -36,13 +36,13 @@ def _weights(model):
 def test_gd_reaches_the_gradient_tolerance_on_a_tiny_problem(tmp_path):
     data = gaussian_clusters(**DATA)
     model = _model()
-    result = train(model, data, _settings("gd", lr=1.0, max_steps=20000, grad_tol=1e-3), tmp_path,
+    result = train(model, data, _settings("gd", lr=1.0, max_steps=20000, grad_tol=3e-3), tmp_path,
                    show_progress=False)
     assert result.converged and result.steps < 20000
     x, y = data.tensors()
-    assert full_gradient_norm(model, x, y) < 1e-3
+    assert full_gradient_norm(model, x, y) < 3e-3
     rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
-    assert int(rows[-1]["step"]) == result.steps and float(rows[-1]["grad_norm"]) < 1e-3
+    assert int(rows[-1]["step"]) == result.steps and float(rows[-1]["grad_norm"]) < 3e-3
     assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
 
 

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 
 def _project(tmp: Path) -> Path:
     """A copy of the workflow (the package itself is installed) in ``tmp``."""
-    for item in ("Snakefile", "workflow", "config"):
+    for item in ("Snakefile", "workflow", "config", "environment.yml"):
         source = ROOT / item
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp / item)
     return tmp

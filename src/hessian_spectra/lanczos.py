@@ -179,7 +179,7 @@ class _MLPProducts:
                     r_a.append(d1[l][:, None, :] * t)
             r_z = r_h[-1]
             # R{dL/dz} = (diag p - p p^T) R{z} / N
-            r_d = (r_z - (prob[:, None, :] * r_z).sum(2, keepdim=True)).mul_(prob_scaled[:, None, :])
+            r_d = (r_z - torch.linalg.vecdot(prob[:, None, :], r_z)[:, :, None]).mul_(prob_scaled[:, None, :])
             pieces: list[Tensor] = []
             for l in range(n_layers - 1, -1, -1):
                 width_out, width_in = self.weights[l].shape
@@ -447,7 +447,7 @@ class _Ritz:
         self.values, self.vectors, self.high, self.low, self.scale = values, vectors, high, low, scale
 
 
-def _ritz(T: np.ndarray, n: int, b: int, banded: bool, which: str, k: int) -> _Ritz:
+def _ritz(T: np.ndarray, n: int, b: int, banded: bool, which: str, k: int, other_end: float | None = None) -> _Ritz:
     """The wanted Ritz pairs of T[:n, :n] (and its extreme Ritz values, for the scale).
     While no restart happened T is block tridiagonal (bandwidth b; the entries outside
     the band are rounding noise of the reorthogonalization): LAPACK's banded solver then
@@ -462,6 +462,8 @@ def _ritz(T: np.ndarray, n: int, b: int, banded: bool, which: str, k: int) -> _R
         ranges = [(0, max(low, default=0)), (min(high, default=n - 1), n - 1)]
         if ranges[0][1] + 1 >= ranges[1][0]:  # the two ends meet: one call
             ranges = [(0, n - 1)]
+        elif other_end is not None and which != "both":  # the scale's other extreme is known
+            ranges = [ranges[0]] if which == "smallest" else [ranges[1]]
         for lo, hi in ranges:
             w, v = scipy.linalg.eig_banded(band, lower=True, select="i", select_range=(lo, hi),
                                            check_finite=False)
@@ -472,9 +474,10 @@ def _ritz(T: np.ndarray, n: int, b: int, banded: bool, which: str, k: int) -> _R
         for i in set(high + low + [0, n - 1]):
             values[i], vectors[i] = w[i], v[:, i]
     wanted = high + low
+    extremes = [abs(values[i]) for i in (0, n - 1) if i in values] + ([abs(other_end)] if other_end else [])
     return _Ritz(np.array([values[i] for i in wanted]),
                  np.stack([vectors[i] for i in wanted], axis=1) if wanted else np.zeros((n, 0)),
-                 high, low, max(abs(values[0]), abs(values[n - 1])))
+                 high, low, max(extremes))
 
 
 def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_products: int, seed: int,
@@ -523,6 +526,7 @@ def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_pr
     orthogonality = _OrthogonalityEstimate(cap + b, threshold) if b == 1 else None
     fresh = None  # (ritz, Y, residuals) of a verified basis state
     ends_done = {"largest": False, "smallest": False}  # whose estimates are below the tolerance
+    extreme = {"largest": None, "smallest": None}  # the extreme Ritz values at the latest probe of each end
     ritz, ritz_at = None, None  # the latest wanted Ritz pairs and the (restarts, n) they belong to
     trust = 1.0  # how much the fresh residuals exceeded the estimates at a failed verification
     while True:
@@ -567,7 +571,13 @@ def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_pr
             pending = which
             if which == "both" and ends_done["largest"] != ends_done["smallest"]:
                 pending = "smallest" if ends_done["largest"] else "largest"
-            probe = _ritz(T, n, b, banded, pending, k)
+            # a converged end's extreme Ritz value no longer moves: reuse it for the scale
+            other_end = None if pending == which else extreme["largest" if pending == "smallest" else "smallest"]
+            probe = _ritz(T, n, b, banded, pending, k, other_end)
+            if probe.high:
+                extreme["largest"] = probe.values[0]
+            if probe.low:
+                extreme["smallest"] = probe.values[len(probe.high)]
             estimates = trust * np.linalg.norm(coupling @ probe.vectors[n0:n], axis=0)
             limit = tol * probe.scale
             for end, part in (("largest", estimates[: len(probe.high)]), ("smallest", estimates[len(probe.high) :])):

@@ -310,8 +310,9 @@ class EdgeSpectrum:
     <= ``tol * scale``, and the returned Ritz vectors are orthonormal (max |Y^T Y - I|
     <= 1e-6, so no eigenvalue is counted twice); then each returned value lies within
     ``tol * scale`` of an eigenvalue of H (and usually much closer: the error of a Ritz
-    value is about residual^2 / gap). ``notes`` says why not, when not. ``n_products``: Hessian-vector
-    products used in all, including the final residual check; ``seconds``: wall time.
+    value is about residual^2 / gap). ``notes`` says why not, when not.
+    ``n_products``: products used in all, the final residual check included;
+    ``seconds``: wall time; ``n_restarts``: thick restarts of the Lanczos basis.
     """
 
     largest: np.ndarray
@@ -465,8 +466,12 @@ def _ritz(T: np.ndarray, n: int, b: int, banded: bool, which: str, k: int, other
         elif other_end is not None and which != "both":  # the scale's other extreme is known
             ranges = [ranges[0]] if which == "smallest" else [ranges[1]]
         for lo, hi in ranges:
-            w, v = scipy.linalg.eig_banded(band, lower=True, select="i", select_range=(lo, hi),
-                                           check_finite=False)
+            if b == 1:  # tridiagonal: LAPACK's MRRR (stemr) for the selected pairs
+                w, v = scipy.linalg.eigh_tridiagonal(band[0], band[1, : n - 1], select="i", select_range=(lo, hi),
+                                                     check_finite=False, lapack_driver="stemr")
+            else:
+                w, v = scipy.linalg.eig_banded(band, lower=True, select="i", select_range=(lo, hi),
+                                               check_finite=False)
             for j, i in enumerate(range(lo, hi + 1)):
                 values[i], vectors[i] = w[j], v[:, j]
     else:
@@ -509,7 +514,7 @@ def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_pr
     generator = torch.Generator().manual_seed(seed)
     # rows of Q: the orthonormal basis; T: the projected matrix Q H Q^T. Both grow by
     # doubling up to cap + b rows, so a generous max_products costs no memory up front.
-    rows = min(cap + b, max(256, 4 * (n_wanted + b)))
+    rows = min(cap + b, max(256, 4 * (n_wanted + b), 2**26 // (8 * M)))  # 64 MiB up front
     Q = torch.empty(rows, M, dtype=dtype, device=device)
     T = np.zeros((rows, rows))
     start = _random_rows(b, M, generator, device, dtype)
@@ -529,6 +534,7 @@ def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_pr
     extreme = {"largest": None, "smallest": None}  # the extreme Ritz values at the latest probe of each end
     ritz, ritz_at = None, None  # the latest wanted Ritz pairs and the (restarts, n) they belong to
     trust = 1.0  # how much the fresh residuals exceeded the estimates at a failed verification
+    last_check = None  # (products, largest estimate) at the previous check
     while True:
         if apply.count + (n - n0) > budget_left:
             notes.append("max_products reached")
@@ -597,7 +603,15 @@ def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_pr
                 estimates = np.linalg.norm(coupling @ ritz.vectors[n0:n], axis=0)
                 trust = max(trust, float(np.max(residuals / np.maximum(estimates, 1e-300))))
                 ends_done = {"largest": False, "smallest": False}
-            check_at = steps_done + max(b, 8, math.ceil(0.03 * steps_done))
+            # next check: half-way to where the estimates' recent rate of decrease would
+            # reach the tolerance, between 3% and 20% more steps (8 at least)
+            worst = float(np.max(estimates)) if len(estimates) else 0.0
+            gap = max(b, 8, math.ceil(0.03 * steps_done))
+            if last_check is not None and 0 < worst < last_check[1] and limit > 0:
+                rate = math.log(last_check[1] / worst) / max(steps_done - last_check[0], 1)
+                gap = max(gap, min(int(0.5 * math.log(worst / limit) / rate), math.ceil(0.2 * steps_done)))
+            last_check = (steps_done, worst)
+            check_at = steps_done + gap
         if n + b > cap:  # thick restart on the wanted Ritz vectors (and neighbours)
             ritz_all = np.linalg.eigh((T[:n, :n] + T[:n, :n].T) / 2)
             values, vectors = ritz_all

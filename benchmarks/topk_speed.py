@@ -33,7 +33,7 @@ Peers that are not installed (``benchmarks/requirements-peers.txt``) or fail get
 saying so. The last line is ``speedup_vs_fastest_peer=<x> our_max_rel_error=<e>``: x is
 the time of the fastest peer that reaches 1e-8 on both ends, divided by ours.
 
-Run:  .venv/bin/python benchmarks/topk_speed.py [--repeats R] [--threads T]
+Run:  .venv/bin/python benchmarks/topk_speed.py [--repeats R] [--threads T]   (about 2-3 minutes)
 """
 
 from __future__ import annotations
@@ -72,11 +72,16 @@ def build_problem(train_steps: int = TRAIN_STEPS) -> tuple[nn.Module, Tensor, Te
                           nn.Linear(HIDDEN, N_CLASSES))
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     loss = nn.functional.cross_entropy(model(inputs), targets)
-    for _ in range(train_steps):
-        optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(model(inputs), targets)
-        loss.backward()
-        optimizer.step()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # setup only: one thread trains in seconds even on a busy machine
+    try:
+        for _ in range(train_steps):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(inputs), targets)
+            loss.backward()
+            optimizer.step()
+    finally:
+        torch.set_num_threads(threads)
     return model, inputs.double(), targets, loss.item()
 
 
@@ -236,7 +241,9 @@ def measure(name: str, fn: Callable[[], tuple], exact: np.ndarray, repeats: int)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="best of R runs for each method's final setting")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch.set_num_threads for every method (default 1: on a shared machine two "
+                             "OpenMP threads per process make all timings erratic; 0 keeps torch's default)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -117,8 +117,10 @@ class _MLPProducts:
     the backpropagated errors of every data batch are computed once; a product of a block
     of b vectors is then one forward and one backward sweep of b "directional" copies,
     every contraction a single matrix product over all b (checked against the autograd
-    engine and against ``exact_hessian`` in the tests). About 1.5x faster than the
-    double backward per vector on a CPU, the same memory."""
+    engine and against ``exact_hessian`` in the tests). On the 5510-parameter benchmark
+    net, one thread: about 2.6 ms a product against 3.5 ms for the double backward;
+    blocks of 4-16 vectors cost about 2 ms per vector (the autograd engine's batched
+    double backward gains little: vmap copies and memory traffic)."""
 
     def __init__(self, layers, batches, n_total: int):
         from .hessian import _ACTIVATIONS

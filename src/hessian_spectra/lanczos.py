@@ -231,12 +231,12 @@ class HessianOperator:
     b vectors needs b times one batch's activations on top, transiently.
 
     ``matmat`` applies H to the columns of a (M, b) block, ``block_size`` columns per
-    pass; ``matvec`` to one (M,) vector. ``n_products`` counts the Hessian-vector
+    pass (8: larger blocks only add memory traffic on a CPU); ``matvec`` to one (M,) vector. ``n_products`` counts the Hessian-vector
     products done so far (a block of b counts b).
     """
 
     def __init__(self, model: nn.Module, inputs: Tensor, targets: Tensor, *, batch_size: int | None = None,
-                 block_size: int = 32, engine: str = "auto", device: str | torch.device | None = None):
+                 block_size: int = 8, engine: str = "auto", device: str | torch.device | None = None):
         from .hessian import mlp_layers
 
         if engine not in ENGINES:

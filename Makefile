@@ -21,20 +21,20 @@ $(INSTALLED): requirements.txt pyproject.toml
 	touch $@
 
 reproduce: $(INSTALLED)
-	$(SNAKEMAKE) --cores $(CORES) --configfile config/$(PROFILE).yaml $(SNAKE_ARGS)
+	$(SNAKEMAKE) --cores $(CORES) $(SNAKE_ARGS) --configfile config/$(PROFILE).yaml
 
 test: $(INSTALLED)
 	$(PYTHON) -m pytest
 
 dry-run: $(INSTALLED)
-	$(SNAKEMAKE) --cores $(CORES) --configfile config/$(PROFILE).yaml --dry-run $(SNAKE_ARGS)
+	$(SNAKEMAKE) --cores $(CORES) --dry-run $(SNAKE_ARGS) --configfile config/$(PROFILE).yaml
 
 lint: $(INSTALLED)
 	$(SNAKEMAKE) --configfile config/$(PROFILE).yaml --lint
 
-# One target, e.g. `make figures/default/fig3_cluster_spectra.pdf`: the profile is the folder name.
+# One target (it must come before --configfile, which takes several files), e.g. `make figures/default/fig3_cluster_spectra.pdf`: the profile is the folder name.
 figures/% tables/%: $(INSTALLED) FORCE
-	$(SNAKEMAKE) --cores $(CORES) --configfile config/$(firstword $(subst /, ,$*)).yaml $(SNAKE_ARGS) $@
+	$(SNAKEMAKE) $@ --cores $(CORES) $(SNAKE_ARGS) --configfile config/$(firstword $(subst /, ,$*)).yaml
 
 # Remove one profile's outputs and cached intermediates (results/, figures/, tables/, logs/).
 clean-profile:

@@ -33,3 +33,15 @@ def test_torch_pins_are_the_ones_on_local_disk():
     pins = _requirements()
     assert (pins["torch"], pins["torchvision"]) == ("2.14.1", "0.29.1")
     assert pins["snakemake"].startswith("9.27.")
+
+
+def test_make_builds_one_target_with_its_profile():
+    """`make figures/<profile>/<file>` must hand the target to Snakemake before --configfile
+    (which takes several files and would read the target as a config file)."""
+    import subprocess
+
+    out = subprocess.run(["make", "-n", "-W", ".venv/.installed", "figures/ci/fig3_cluster_spectra.pdf"],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    line = next(l for l in out.splitlines() if "snakemake" in l and "--configfile" in l)
+    assert line.index("figures/ci/fig3_cluster_spectra.pdf") < line.index("--configfile")
+    assert line.rstrip().endswith("--configfile config/ci.yaml")

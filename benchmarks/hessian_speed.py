@@ -20,16 +20,16 @@ Run:  .venv/bin/python benchmarks/hessian_speed.py [--repeats R] [--threads T]
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import resource
-import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Callable, TypeVar
 
 import torch
 from torch import Tensor, nn
+
+from _timing import best_of
 
 T = TypeVar("T")
 GB = 2**30
@@ -59,18 +59,6 @@ def rss_bytes() -> int:
 def peak_rss_bytes() -> int:
     """Peak resident set size of this process so far (ru_maxrss is in KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def best_of(fn: Callable[[], T], repeats: int) -> tuple[float, T]:
-    """Best wall time of ``repeats`` calls and the last result; the previous result is
-    dropped before each call so that at most one is alive at a time."""
-    best, result = math.inf, None
-    for _ in range(repeats):
-        result = None
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def measure_ours(threads: int | None, repeats: int) -> tuple[dict[str, float], Tensor]:

@@ -50,6 +50,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from _timing import best_of
+
 K = 20
 TARGET = 1e-8
 N_SAMPLES, N_FEATURES, N_CLASSES, HIDDEN = 1000, 100, 50, 30
@@ -117,17 +119,6 @@ def errors(top: np.ndarray | None, bottom: np.ndarray | None, exact: np.ndarray)
         return float(np.abs(values[:K] - reference[:K]).max() / scale)
 
     return err(top, exact[::-1]), err(bottom, exact)
-
-
-def timed(fn: Callable[[], tuple], repeats: int) -> tuple[float, tuple]:
-    """Best wall time of ``repeats`` calls and the last result."""
-    best, result = math.inf, None
-    for _ in range(repeats):
-        result = None
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 class CountingOperator:
@@ -228,7 +219,7 @@ def run_pyhessian(model, x, y):
 
 def measure(name: str, fn: Callable[[], tuple], exact: np.ndarray, repeats: int) -> Row:
     try:
-        seconds, (top, bottom, hvps, note) = timed(fn, repeats)
+        seconds, (top, bottom, hvps, note) = best_of(fn, repeats)
     except ImportError as error:
         return Row(name, note=f"not installed ({error}); see benchmarks/requirements-peers.txt")
     except Exception as error:  # a peer that fails must not stop the benchmark

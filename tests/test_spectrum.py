@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hessian_spectra.spectrum import (count_by_cutoff, count_by_elbow, count_by_gap, count_by_ratio,
+from hessian_spectra.spectrum import (count_by_cutoff, count_by_elbow, count_by_gap, count_by_ratio, negative_part,
                                       count_outliers, eigenvalues)
 
 
@@ -72,3 +72,13 @@ def test_window_below_two_is_rejected():
 
 def test_elbow_of_a_straight_line_is_none():
     assert count_by_elbow(np.linspace(1, 0, 30), window=30) is None
+
+
+def test_negative_part_ignores_round_off_of_zero_eigenvalues():
+    """A singular matrix: its zero eigenvalues come out of eigvalsh as +-1e-17-ish noise."""
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.normal(size=(200, 200)))[0]
+    true = np.concatenate([[3.0, 2.0, -0.5, -0.01], np.zeros(196)])
+    values = eigenvalues(torch.from_numpy(basis @ np.diag(true) @ basis.T))
+    assert (values < 0).sum() > 2  # round-off makes some zeros negative
+    assert np.allclose(negative_part(values), [-0.5, -0.01], atol=1e-12)

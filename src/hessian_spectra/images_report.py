@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 
-import numpy as np
 import pandas as pd
 
 from . import plots
 from .io import load_npz
+from .spectrum import negative_part
 from .tables import COUNT_METHODS, write_table
 
 N_TOP = 3  # largest eigenvalues listed per run in the tables
@@ -38,7 +38,8 @@ def negative_figure(spectra: list[str], labels: list[str], out_pdf: str, *, by: 
 
 def run_table(spectra: list[str], metrics: list[str]) -> pd.DataFrame:
     """Per run: M, train/test loss and accuracy, the largest eigenvalues, the number and
-    fraction of negative eigenvalues (exact method only), the most negative eigenvalue,
+    fraction of negative eigenvalues (below the numerical zero; exact method only), the most
+    negative eigenvalue,
     and the outlier count by each method."""
     rows = []
     for spectrum_path, metrics_path in zip(spectra, metrics):
@@ -46,7 +47,7 @@ def run_table(spectra: list[str], metrics: list[str]) -> pd.DataFrame:
         with open(metrics_path) as handle:
             last = list(csv.DictReader(handle))[-1]
         exact = meta["method"] == "exact"
-        negative = int(np.sum(arrays["hessian"] < 0)) if exact else None
+        negative = len(negative_part(arrays["hessian"])) if exact else None
         rows.append({
             "run": meta["run"]["run"], "num_params": meta["num_params"], "method": meta["method"],
             "steps": int(last["step"]),

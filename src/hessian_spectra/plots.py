@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
+from .spectrum import negative_part  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", palette="colorblind")
 # PDFs that do not embed the creation date, so that reruns give the same bytes
@@ -128,7 +129,8 @@ def top_eigenvalues(spectra: dict[str, np.ndarray], top: int, title: str) -> plt
 
 
 def negative_eigenvalues(spectra: dict[str, tuple[np.ndarray, int]], by: str, title: str) -> plt.Figure:
-    """Fig. 5, 6 and 8: the negative eigenvalues in ascending order (most negative first)
+    """Fig. 5, 6 and 8: the negative eigenvalues (below the numerical zero,
+    ``spectrum.negative_part``) in ascending order (most negative first)
     against their count i (``by="count"``) or against i / M (``by="fraction"``).
     ``spectra`` maps a label to (eigenvalues, M); when only the smallest few eigenvalues
     are known (Lanczos) the curve ends where they end."""
@@ -136,7 +138,7 @@ def negative_eigenvalues(spectra: dict[str, tuple[np.ndarray, int]], by: str, ti
         raise ValueError(f"by must be 'count' or 'fraction', got {by!r}")
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for label, (values, num_params) in spectra.items():
-        negative = np.sort(values[values < 0])
+        negative = negative_part(values)
         ranks = np.arange(1, len(negative) + 1)
         x = ranks if by == "count" else ranks / num_params
         ax.plot(x, negative, lw=1.2, label=f"{label} ({len(negative)} negative, M={num_params})")

@@ -23,6 +23,20 @@ def eigenvalues(matrix: torch.Tensor) -> np.ndarray:
     return torch.linalg.eigvalsh(matrix.to(torch.float64)).cpu().numpy()
 
 
+def numerical_zero(values: np.ndarray) -> float:
+    """The size below which an eigenvalue of a dense float64 eigensolve is indistinguishable
+    from zero: M * eps * max |lambda| (the usual numerical-rank tolerance)."""
+    values = np.asarray(values, dtype=np.float64)
+    return len(values) * np.finfo(np.float64).eps * float(np.abs(values).max(initial=0.0))
+
+
+def negative_part(values: np.ndarray) -> np.ndarray:
+    """The eigenvalues below -``numerical_zero``, ascending (most negative first): the
+    round-off of the many zero eigenvalues of a singular Hessian does not count."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.sort(values[values < -numerical_zero(values)])
+
+
 def _top(values: np.ndarray, window: int) -> np.ndarray:
     if window < 2:
         raise ValueError(f"outliers.window must be >= 2, got {window}")

@@ -44,6 +44,24 @@ def conv_case(n: int = 11, seed: int = 0):
     return model, torch.randn(n, 1, 4, 4, dtype=DTYPE), torch.randint(0, 3, (n,))
 
 
+def small_convnet_case(n: int = 9, seed: int = 0):
+    """The Family C architecture (conv-ReLU-maxpool twice, two fully connected layers) at
+    toy size, float64: 1x6x6 inputs, 3 classes, M = 115."""
+    from hessian_spectra.models import convnet
+
+    torch.manual_seed(seed)
+    model = convnet((1, 6, 6), n_classes=3, channels=(2, 3), kernel_size=3, hidden=5, padding=1).to(DTYPE)
+    return model, torch.randn(n, 1, 6, 6, dtype=DTYPE), torch.randint(0, 3, (n,))
+
+
+def conv1d_avgpool_case(n: int = 8, seed: int = 0):
+    """Another piecewise-linear Sequential: Conv1d, average pooling, a bias-free layer."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Conv1d(2, 3, 3), nn.ReLU(), nn.AvgPool1d(2), nn.Flatten(),
+                          nn.Linear(27, 4, bias=False), nn.ReLU(), nn.Linear(4, 3)).to(DTYPE)
+    return model, torch.randn(n, 2, 20, dtype=DTYPE), torch.randint(0, 3, (n,))
+
+
 def flat_loss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor):
     """(loss as a function of the flat parameter vector, the current flat parameters)."""
     names = [name for name, _ in model.named_parameters()]

@@ -51,7 +51,7 @@ BAD = [
     ("seed", -1, "'seed'"),
     ("device", "gpu", "allowed values: auto, cpu, cuda"),
     ("threads", 0, "'threads'"),
-    ("hessian.engine", "fast", "allowed values: auto, mlp, generic"),
+    ("hessian.engine", "fast", "allowed values: auto, mlp, piecewise, generic"),
     ("hessian.memory_budget_gb", 0, "'hessian.memory_budget_gb'"),
     ("hessian.batch_size", 2.5, "'hessian.batch_size'"),
     ("hessian.chunk_size", DELETE, "'hessian': 'chunk_size' is a required property"),

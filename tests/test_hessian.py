@@ -6,10 +6,16 @@ import pytest
 import torch
 from torch import nn
 
-from cases import DTYPE, conv_case, flat_loss, mlp_case, reference_hessian
+from cases import (DTYPE, conv1d_avgpool_case, conv_case, flat_loss, mlp_case, reference_hessian,
+                   small_convnet_case)
 from hessian_spectra.hessian import (HessianMemoryError, check_memory, exact_hessian, hessian_split,
                                      mlp_layers)
+from hessian_spectra.piecewise import piecewise_stages
 
+PIECEWISE_CASES = {  # piecewise-linear nets that are not MLPs
+    "convnet": small_convnet_case,
+    "conv1d_avgpool": conv1d_avgpool_case,
+}
 MLP_CASES = {
     "relu": lambda: mlp_case(nn.ReLU),
     "tanh": lambda: mlp_case(nn.Tanh),
@@ -23,12 +29,35 @@ def _rel_max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a - b).abs().max() / b.abs().max()).item()
 
 
-@pytest.mark.parametrize("engine", ["mlp", "generic"])
-@pytest.mark.parametrize("case", sorted(MLP_CASES))
+PIECEWISE_MLPS = ["relu", "no_bias", "linear"]  # the MLP cases without tanh
+
+
+@pytest.mark.parametrize(("case", "engine"), [(case, engine) for case in sorted(MLP_CASES)
+                                              for engine in ("mlp", "generic")]
+                         + [(case, "piecewise") for case in PIECEWISE_MLPS])
 def test_against_torch_func_hessian(case, engine):
     model, x, y = MLP_CASES[case]()
     ours = exact_hessian(model, x, y, engine=engine, batch_size=7, chunk_size=5)
     assert _rel_max_diff(ours, reference_hessian(model, x, y)) < 1e-10
+
+
+@pytest.mark.parametrize("case", sorted(PIECEWISE_CASES))
+def test_piecewise_engine_against_torch_func_hessian_and_generic_gauss_newton(case):
+    model, x, y = PIECEWISE_CASES[case]()
+    ours = hessian_split(model, x, y, engine="piecewise", batch_size=4, chunk_size=7)
+    generic = hessian_split(model, x, y, engine="generic", batch_size=4, chunk_size=16)
+    assert _rel_max_diff(ours.hessian, reference_hessian(model, x, y)) < 1e-10
+    assert _rel_max_diff(ours.gauss_newton, generic.gauss_newton) < 1e-10
+    assert ours.residual.abs().max() > 1e-3 * ours.hessian.abs().max()  # R is not negligible here
+
+
+def test_auto_engine_takes_the_structure_the_model_has():
+    convnet, x, y = small_convnet_case()
+    assert mlp_layers(convnet) is None and piecewise_stages(convnet) is not None
+    assert torch.equal(exact_hessian(convnet, x, y), exact_hessian(convnet, x, y, engine="piecewise"))
+    tanh_mlp, x, y = MLP_CASES["tanh"]()
+    assert piecewise_stages(tanh_mlp) is None  # tanh is not piecewise linear
+    assert torch.equal(exact_hessian(tanh_mlp, x, y), exact_hessian(tanh_mlp, x, y, engine="mlp"))
 
 
 def test_generic_engine_on_a_convnet_against_torch_func_hessian():
@@ -78,7 +107,7 @@ def test_symmetric(engine):
     assert torch.equal(h, h.T)
 
 
-@pytest.mark.parametrize("engine", ["mlp", "generic"])
+@pytest.mark.parametrize("engine", ["mlp", "piecewise", "generic"])
 def test_same_hessian_for_one_batch_and_uneven_batches(engine):
     model, x, y = MLP_CASES["relu"]()  # 23 samples: batches of 5 leave a batch of 3
     one = exact_hessian(model, x, y, engine=engine, batch_size=len(x))
@@ -135,8 +164,9 @@ def test_bad_engine_and_mismatched_data_are_rejected():
     model, x, y = conv_case()
     with pytest.raises(ValueError, match="engine"):
         exact_hessian(model, x, y, engine="fast")
-    with pytest.raises(ValueError, match="mlp"):
-        exact_hessian(model, x, y, engine="mlp")
+    for engine in ("mlp", "piecewise"):  # TinyConvNet is neither an MLP nor a Sequential
+        with pytest.raises(ValueError, match=f"engine='{engine}' needs"):
+            exact_hessian(model, x, y, engine=engine)
     with pytest.raises(ValueError, match="targets"):
         exact_hessian(model, x, y[:-1])
 

@@ -5,7 +5,7 @@ flattened in ``model.parameters()`` order). Besides the Hessian H we build its
 generalized Gauss-Newton part G = (1/N) sum_i J_i^T (diag(p_i) - p_i p_i^T) J_i and
 the residual R = H - G (Sagun et al., section 2).
 
-Two engines compute the same matrices:
+Three engines compute the same matrices:
 
 * ``mlp``: for ``nn.Sequential`` stacks of ``nn.Linear`` and ReLU/Tanh (the paper's
   fully connected nets). It uses the layer structure: every weight enters one
@@ -14,12 +14,18 @@ Two engines compute the same matrices:
   product, and only the blocks with l >= m are computed (symmetry). No autograd
   library offers this assembly, so it is written here; it is checked against
   ``torch.func.hessian`` and the generic engine in the tests.
+* ``piecewise``: ``nn.Sequential`` nets of Linear/Conv layers with piecewise-linear
+  modules between them (ReLU, max-pool, flatten), such as the Family C convnet:
+  G from per-sample Jacobians in one matrix product, R from the cross-layer blocks
+  by forward-mode products (``piecewise.py``).
 * ``generic``: any module. Columns of H are Hessian-vector products
   (forward-over-reverse, ``torch.func.jvp`` of ``torch.func.grad``), columns of G
   are Jacobian-transpose/Jacobian products, both vmapped over chunks of basis
   vectors.
 
-``engine="auto"`` picks ``mlp`` when the model has that structure. Data is processed
+``engine="auto"`` picks ``mlp``, else ``piecewise``, else ``generic``: the first whose
+structure the model has (on the 3658-parameter digits convnet the piecewise engine takes
+about 20 s where the generic one takes about 20 minutes). Data is processed
 in batches, each weighted by its size, so the result does not depend on the split.
 """
 
@@ -33,10 +39,11 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, grad, jvp, vjp, vmap
 
+from .piecewise import piecewise_matrices, piecewise_stages
 from .progress import progress
 
 DTYPE = torch.float64
-ENGINES = ("auto", "mlp", "generic")
+ENGINES = ("auto", "mlp", "piecewise", "generic")
 BUDGET_FIELD = "hessian.memory_budget_gb"
 
 
@@ -327,11 +334,22 @@ def _generic_matrices(model, inputs, targets, batch_size, chunk_size, with_gn, s
 # ----------------------------------------------------------------------------- public API
 
 
-def _prepare(model, inputs, targets, engine, memory_budget_gb, n_matrices, device):
+def _choose_engine(model: nn.Module, engine: str) -> str:
     if engine not in ENGINES:
         raise ValueError(f"hessian.engine must be one of {ENGINES}, got {engine!r}")
-    if engine == "mlp" and mlp_layers(model) is None:
-        raise ValueError("hessian.engine='mlp' needs nn.Sequential(Linear, ReLU|Tanh, ..., Linear)")
+    fits = {"mlp": mlp_layers(model) is not None, "piecewise": piecewise_stages(model) is not None,
+            "generic": True}
+    if engine == "auto":
+        return next(name for name, ok in fits.items() if ok)
+    if not fits[engine]:
+        needs = {"mlp": "nn.Sequential(Linear, ReLU|Tanh, ..., Linear)",
+                 "piecewise": "nn.Sequential of Linear/Conv layers and ReLU/pooling/Flatten modules"}
+        raise ValueError(f"hessian.engine={engine!r} needs {needs[engine]}")
+    return engine
+
+
+def _prepare(model, inputs, targets, engine, memory_budget_gb, n_matrices, device):
+    engine = _choose_engine(model, engine)
     if len(inputs) != len(targets) or len(inputs) == 0:
         raise ValueError(f"need as many targets as inputs (>0), got {len(inputs)} and {len(targets)}")
     check_memory(num_parameters(model), memory_budget_gb, n_matrices)
@@ -339,16 +357,18 @@ def _prepare(model, inputs, targets, engine, memory_budget_gb, n_matrices, devic
     model64 = _float64_copy(model, device)
     inputs = inputs.to(device=device, dtype=DTYPE)
     targets = targets.to(device=device, dtype=torch.long)
-    use_mlp = engine == "mlp" or (engine == "auto" and mlp_layers(model) is not None)
-    return model64, inputs, targets, use_mlp
+    return model64, inputs, targets, engine
 
 
 def _matrices(model, inputs, targets, *, with_gn, batch_size, chunk_size, engine,
               memory_budget_gb, device, show_progress):
-    model64, inputs, targets, use_mlp = _prepare(
+    model64, inputs, targets, engine = _prepare(
         model, inputs, targets, engine, memory_budget_gb, 3 if with_gn else 1, device)
-    if use_mlp:
+    if engine == "mlp":
         return _mlp_matrices(model64, inputs, targets, batch_size, with_gn, show_progress)
+    if engine == "piecewise":
+        return piecewise_matrices(model64, list(_batches(inputs, targets, batch_size)), chunk_size,
+                                  with_gn, show_progress)
     return _generic_matrices(model64, inputs, targets, batch_size, chunk_size, with_gn, show_progress)
 
 
@@ -358,7 +378,8 @@ def exact_hessian(model: nn.Module, inputs: Tensor, targets: Tensor, *, batch_si
     """Dense float64 (M, M) Hessian of the mean cross-entropy of ``model`` on (inputs, targets).
 
     ``targets`` are class indices. ``batch_size`` bounds how many samples are processed at
-    once, ``chunk_size`` how many basis vectors the generic engine pushes through at once.
+    once, ``chunk_size`` how many basis vectors the generic and piecewise engines push
+    through at once.
     Raises ``HessianMemoryError`` before allocating when the matrix would exceed
     ``memory_budget_gb``.
     """

@@ -17,3 +17,15 @@ rule all:
         CLUSTER_OUTPUTS,
         IMAGE_OUTPUTS,
     default_target: True
+
+
+rule family_clusters:
+    """Family A only: Fig. 1, 1b, 2, 3 and Table 1 (`make reproduce SNAKE_ARGS=family_clusters`)."""
+    input:
+        CLUSTER_OUTPUTS,
+
+
+rule family_images:
+    """Families B and C only: Fig. 4-8 and the width/batch tables."""
+    input:
+        IMAGE_OUTPUTS,

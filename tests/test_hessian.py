@@ -178,3 +178,15 @@ def test_model_is_not_modified_and_float32_models_give_float64_hessians():
     h = exact_hessian(model32, x.float(), y)
     assert h.dtype == torch.float64
     assert all(torch.equal(a, b) and b.dtype == torch.float32 for a, b in zip(before, model32.parameters()))
+
+
+@pytest.mark.parametrize("engine", ["mlp", "piecewise", "generic"])
+def test_results_are_plain_tensors_without_autograd_history(engine):
+    """The workflow converts the matrices to numpy; a graph would also hold memory."""
+    model, x, y = MLP_CASES["relu"]()
+    assert all(p.requires_grad for p in model.parameters())
+    split = hessian_split(model, x, y, engine=engine)
+    assert not split.hessian.requires_grad and not split.gauss_newton.requires_grad
+    for p in model.parameters():
+        p.requires_grad_(False)  # a frozen model gives the same Hessian
+    assert torch.allclose(exact_hessian(model, x, y, engine=engine), split.hessian, rtol=0, atol=1e-15)

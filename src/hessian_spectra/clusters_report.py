@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 
@@ -14,18 +13,14 @@ from .tables import table1, table1_readable, write_table
 STAGES = {"init": "initial point", "final": "end of training"}
 
 
-def _stem(pdf_path: str) -> str:
-    return str(Path(pdf_path).with_suffix(""))
-
-
 def fig1(init: str, final: str, out_pdf: str, *, title: str, dpi: int) -> None:
     values = {stage: load_npz(path)[0]["hessian"] for stage, path in (("init", init), ("final", final))}
-    plots.save_figure(plots.fig1_full_spectrum(values["init"], values["final"], title), _stem(out_pdf), dpi)
+    plots.save_figure(plots.fig1_full_spectrum(values["init"], values["final"], title), out_pdf, dpi)
 
 
 def fig1b(init: str, final: str, out_pdf: str, *, title: str, dpi: int) -> None:
     stages = {STAGES[stage]: load_npz(path)[0] for stage, path in (("init", init), ("final", final))}
-    plots.save_figure(plots.fig1b_gauss_newton_split(stages, title), _stem(out_pdf), dpi)
+    plots.save_figure(plots.fig1b_gauss_newton_split(stages, title), out_pdf, dpi)
 
 
 def fig2(pca_csv: str, out_pdf: str, *, title: str, top: int, dpi: int) -> None:
@@ -34,7 +29,7 @@ def fig2(pca_csv: str, out_pdf: str, *, title: str, top: int, dpi: int) -> None:
         for row in csv.DictReader(handle):
             explained.setdefault(int(row["k"]), []).append(float(row["explained_variance_ratio"]))
     arrays = {k: np.array(v) for k, v in explained.items()}
-    plots.save_figure(plots.fig2_cluster_pca(arrays, top, title), _stem(out_pdf), dpi)
+    plots.save_figure(plots.fig2_cluster_pca(arrays, top, title), out_pdf, dpi)
 
 
 def fig3(spectra: list[str], out_pdf: str, *, title: str, top: int, dpi: int) -> None:
@@ -43,7 +38,7 @@ def fig3(spectra: list[str], out_pdf: str, *, title: str, top: int, dpi: int) ->
         arrays, meta = load_npz(path)
         k = meta["run"]["data"]["k"]
         values[k], thresholds[k] = arrays["hessian"], meta["outliers"]["threshold"]
-    plots.save_figure(plots.fig3_cluster_spectra(values, thresholds, top, title), _stem(out_pdf), dpi)
+    plots.save_figure(plots.fig3_cluster_spectra(values, thresholds, top, title), out_pdf, dpi)
 
 
 def write_table1(spectra: list[str], metrics: list[str], stem: str, caption: str) -> None:

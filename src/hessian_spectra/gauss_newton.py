@@ -50,15 +50,14 @@ def add_gauss_newton(out: Tensor, model: nn.Module, inputs: Tensor, targets: Ten
                      chunk_bytes: int = CHUNK_BYTES) -> None:
     """``out += (1/n_total) sum_i J_i^T A_i J_i`` over the given samples (``out`` is (M, M))."""
     n_params = out.shape[0]
-    with torch.no_grad():
+    with torch.no_grad():  # torch.func transforms still differentiate; no autograd graph is kept
         n_classes = model(inputs[:1]).shape[1]
-    chunk = max(1, chunk_bytes // (8 * n_classes * n_params))
-    for start in range(0, len(inputs), chunk):
-        x = inputs[start : start + chunk]
-        jac = output_jacobians(model, x)  # (n, C, M)
-        with torch.no_grad():
+        chunk = max(1, chunk_bytes // (8 * n_classes * n_params))
+        for start in range(0, len(inputs), chunk):
+            x = inputs[start : start + chunk]
+            jac = output_jacobians(model, x)  # (n, C, M)
             prob = torch.softmax(model(x), dim=1)
-        mean = torch.einsum("nc,ncm->nm", prob, jac)
-        rows = (jac - mean[:, None, :]) * prob.sqrt()[:, :, None]  # B_i J_i
-        rows = rows.reshape(-1, n_params)
-        out.addmm_(rows.T, rows, alpha=1.0 / n_total)
+            mean = torch.einsum("nc,ncm->nm", prob, jac)
+            rows = (jac - mean[:, None, :]) * prob.sqrt()[:, :, None]  # B_i J_i
+            rows = rows.reshape(-1, n_params)
+            out.addmm_(rows.T, rows, alpha=1.0 / n_total)

@@ -96,11 +96,26 @@ def _float64_copy(model: nn.Module, device: torch.device) -> nn.Module:
 
 # ----------------------------------------------------------------------------- mlp engine
 
-_ACTIVATIONS: dict[type, tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]] = {
-    # activation type -> (first derivative, second derivative), as functions of the pre-activation
-    nn.ReLU: (lambda h: (h > 0).to(h.dtype), torch.zeros_like),
-    nn.Tanh: (lambda h: 1 - torch.tanh(h) ** 2, lambda h: -2 * torch.tanh(h) * (1 - torch.tanh(h) ** 2)),
-    nn.Identity: (torch.ones_like, torch.zeros_like),
+@dataclass(frozen=True)
+class Activation:
+    """A pointwise activation as the structured engines need it: its value and its first
+    and second derivatives, all functions of the pre-activation."""
+
+    value: Callable[[Tensor], Tensor]
+    first: Callable[[Tensor], Tensor]
+    second: Callable[[Tensor], Tensor]
+    piecewise_linear: bool  # second derivative zero (almost everywhere)
+
+
+def _tanh_first(h: Tensor) -> Tensor:
+    return 1 - torch.tanh(h) ** 2
+
+
+#: The one table of activations the ``mlp`` engines (here and in ``lanczos``) support.
+ACTIVATIONS: dict[type, Activation] = {
+    nn.ReLU: Activation(torch.relu, lambda h: (h > 0).to(h.dtype), torch.zeros_like, True),
+    nn.Tanh: Activation(torch.tanh, _tanh_first, lambda h: -2 * torch.tanh(h) * _tanh_first(h), False),
+    nn.Identity: Activation(lambda h: h, torch.ones_like, torch.zeros_like, True),
 }
 
 
@@ -117,7 +132,7 @@ def mlp_layers(model: nn.Module) -> list[tuple[nn.Linear, type | None]] | None:
     for module in modules:
         if expect_linear and isinstance(module, nn.Linear):
             layers.append((module, None))
-        elif not expect_linear and type(module) in _ACTIVATIONS:
+        elif not expect_linear and type(module) in ACTIVATIONS:
             layers[-1] = (layers[-1][0], type(module))
         else:
             return None
@@ -158,10 +173,10 @@ class _MLPAssembler:
                 h_l = h_l + self.biases[l]
             h.append(h_l)
             if l < n_layers - 1:
-                first, second = _ACTIVATIONS[self.acts[l]]
-                d1.append(first(h_l))
-                d2.append(second(h_l))
-                a = _apply(self.acts[l], h_l)
+                activation = ACTIVATIONS[self.acts[l]]
+                d1.append(activation.first(h_l))
+                d2.append(activation.second(h_l))
+                a = activation.value(h_l)
         prob = torch.softmax(h[-1], dim=1)
         onehot = torch.nn.functional.one_hot(y, prob.shape[1]).to(DTYPE)
         scale = 1.0 / self.n_total
@@ -258,14 +273,6 @@ def _contract(left: Tensor, right: Tensor) -> Tensor:
     n, a, b = left.shape
     _, c, d = right.shape
     return (left.reshape(n, a * b).T @ right.reshape(n, c * d)).reshape(a, b, c, d)
-
-
-def _apply(act: type | None, h: Tensor) -> Tensor:
-    if act is nn.ReLU:
-        return torch.relu(h)
-    if act is nn.Tanh:
-        return torch.tanh(h)
-    return h
 
 
 def _mlp_matrices(model, inputs, targets, batch_size, with_gn, show_progress):

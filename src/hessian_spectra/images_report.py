@@ -18,22 +18,18 @@ def _load(spectra: list[str], labels: list[str]) -> dict[str, tuple[dict, dict]]
     return {label: load_npz(path) for label, path in zip(labels, spectra)}
 
 
-def _stem(pdf_path: str) -> str:
-    return pdf_path.removesuffix(".pdf")
-
-
 def top_figure(spectra: list[str], labels: list[str], out_pdf: str, *, top: int, title: str, dpi: int) -> None:
     """Fig. 4 / Fig. 7."""
     loaded = _load(spectra, labels)
     values = {label: arrays["largest"] for label, (arrays, _) in loaded.items()}
-    plots.save_figure(plots.top_eigenvalues(values, top, title), _stem(out_pdf), dpi)
+    plots.save_figure(plots.top_eigenvalues(values, top, title), out_pdf, dpi)
 
 
 def negative_figure(spectra: list[str], labels: list[str], out_pdf: str, *, by: str, title: str, dpi: int) -> None:
     """Fig. 5 / 6 / 8."""
     loaded = _load(spectra, labels)
     values = {label: (arrays["smallest"], meta["num_params"]) for label, (arrays, meta) in loaded.items()}
-    plots.save_figure(plots.negative_eigenvalues(values, by, title), _stem(out_pdf), dpi)
+    plots.save_figure(plots.negative_eigenvalues(values, by, title), out_pdf, dpi)
 
 
 def run_table(spectra: list[str], metrics: list[str]) -> pd.DataFrame:

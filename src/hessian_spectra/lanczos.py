@@ -123,7 +123,7 @@ class _MLPProducts:
     double backward gains little: vmap copies and memory traffic)."""
 
     def __init__(self, layers, batches, n_total: int):
-        from .hessian import _ACTIVATIONS
+        from .hessian import ACTIVATIONS
 
         self.weights = [lin.weight.detach() for lin, _ in layers]
         self.weights_t = [w.T.contiguous() for w in self.weights]
@@ -139,10 +139,10 @@ class _MLPProducts:
                     h = torch.addmm(self.biases[l], a[l], self.weights_t[l]) if self.biases[l] is not None \
                         else a[l] @ self.weights_t[l]
                     if l < n_layers - 1:
-                        first, second = _ACTIVATIONS[act]
-                        d1.append(first(h))
-                        curv.append(None if act in (nn.ReLU, nn.Identity) else second(h))
-                        a.append(torch.relu(h) if act is nn.ReLU else torch.tanh(h) if act is nn.Tanh else h)
+                        activation = ACTIVATIONS[act]
+                        d1.append(activation.first(h))
+                        curv.append(None if activation.piecewise_linear else activation.second(h))
+                        a.append(activation.value(h))
                 prob = torch.softmax(h, dim=1)
                 delta = [None] * n_layers  # dL/dh_l, with the 1/N of the mean
                 delta[-1] = (prob - torch.nn.functional.one_hot(y, prob.shape[1]).to(prob.dtype)) / n_total

@@ -98,7 +98,7 @@ class _ResidualAssembler:
     def _forward(self, x: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor]:
         """Inputs a_l and outputs h_l of every layer, and the logits."""
         inputs, outputs = [], []
-        a = x
+        a = x.detach().requires_grad_(True)  # a graph to backpropagate through, frozen parameters or not
         for stage in self.stages:
             a = _run(stage.prefix, a)
             inputs.append(a.detach())
@@ -111,8 +111,9 @@ class _ResidualAssembler:
         prob = torch.softmax(logits.detach(), dim=1)
         residual = (prob - torch.nn.functional.one_hot(y, prob.shape[1]).to(prob.dtype)) / n_total
         signals = torch.autograd.grad(logits, outputs, grad_outputs=residual)  # g_l
-        for m in range(len(self.stages) - 1):
-            self._add_column_blocks(m, inputs, signals)
+        with torch.no_grad():  # torch.func transforms still differentiate; no autograd graph is kept
+            for m in range(len(self.stages) - 1):
+                self._add_column_blocks(m, inputs, signals)
 
     def _above(self, m: int, a_m: Tensor, theta_m: Tensor) -> tuple[Tensor, ...]:
         """The inputs a_l of the layers l > m as functions of layer m's parameters."""

@@ -22,8 +22,12 @@ sns.set_theme(context="paper", style="whitegrid", palette="colorblind")
 PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
 
 
-def save_figure(fig: plt.Figure, stem: str, dpi: int = 150) -> None:
-    """Write ``stem``.pdf and ``stem``.png atomically, then close the figure."""
+def save_figure(fig: plt.Figure, pdf_path: str, dpi: int = 150) -> None:
+    """Write ``pdf_path`` (``.pdf``) and the PNG beside it (same name, ``.png``) atomically,
+    then close the figure."""
+    if not str(pdf_path).endswith(".pdf"):
+        raise ValueError(f"save_figure needs a .pdf path, got {pdf_path!r}")
+    stem = str(pdf_path).removesuffix(".pdf")
     for suffix in ("pdf", "png"):
         with atomic_path(f"{stem}.{suffix}") as tmp:
             fig.savefig(tmp, format=suffix, dpi=dpi, bbox_inches="tight",

@@ -3,11 +3,14 @@ a non-MLP model that only the generic engine handles, a linear model with a clos
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 from torch.func import functional_call
 
 DTYPE = torch.float64
+ROOT = Path(__file__).resolve().parents[1]  # the repository
 
 
 class TinyConvNet(nn.Module):

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 import yaml
 
+from cases import ROOT
 from hessian_spectra.config import (ConfigError, cluster_run, image_run, image_run_ids, load_config, run_ids,
                                     validate_config)
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())
 
 

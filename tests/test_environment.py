@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import yaml
+from cases import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _requirements() -> dict[str, str]:

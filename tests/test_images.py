@@ -10,13 +10,14 @@ import struct
 import numpy as np
 import pytest
 import torch
+import yaml
 
-from cases import DTYPE, reference_hessian
+from cases import DTYPE, ROOT, reference_hessian
 from hessian_spectra.data import Split
 from hessian_spectra.hessian import exact_hessian, mlp_layers
 from hessian_spectra.images import (MNIST_FILES, ImageDataNotFoundError, load_digits_images, load_mnist,
                                     normalise, stratified_subset, subset)
-from hessian_spectra.models import DIGITS_CONVNET, convnet, mlp
+from hessian_spectra.models import convnet, mlp
 
 # --- tiny data sets in the real IDX format ------------------------------------------
 
@@ -292,10 +293,12 @@ def test_convnet_for_28x28_has_31770_parameters_and_outputs_logits():
     assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
 
 
-def test_digits_convnet_configuration_has_9210_parameters_and_outputs_logits():
-    model = convnet(**DIGITS_CONVNET)
-    # conv 1->10 3x3: 90+10; conv 10->20 3x3: 1800+20; FC 20*2*2=80->80: 6400+80; 80->10: 800+10
-    assert _count(model) == 100 + 1820 + 6480 + 810 == 9210
+def test_default_profile_digits_convnet_has_3658_parameters_and_outputs_logits():
+    settings = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())["batch"]["convnet"]
+    model = convnet((1, 8, 8), channels=tuple(settings["channels"]), kernel_size=settings["kernel_size"],
+                    hidden=settings["hidden"], padding=settings["padding"])
+    # conv 1->8 3x3: 72+8; conv 8->16 3x3: 1152+16; FC 16*2*2=64->32: 2048+32; 32->10: 320+10
+    assert _count(model) == 80 + 1168 + 2080 + 330 == 3658
     assert model(torch.zeros(4, 1, 8, 8)).shape == (4, 10)
 
 

@@ -27,10 +27,6 @@ def mlp(in_features: int, hidden: list[int], out_features: int, activation: str 
     return nn.Sequential(*layers)
 
 
-#: The scaled convnet for the 8x8 scikit-learn digits (see ``convnet``): 9,210 parameters.
-DIGITS_CONVNET = {"input_shape": (1, 8, 8), "kernel_size": 3, "padding": 1}
-
-
 def convnet(input_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 10,
             channels: tuple[int, int] = (10, 20), kernel_size: int = 5, hidden: int = 80,
             padding: int = 0) -> nn.Sequential:
@@ -42,9 +38,10 @@ def convnet(input_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 10
     MNIST, the defaults: 1x28x28 -conv5-> 10x24x24 -pool-> 10x12x12 -conv5-> 20x8x8
     -pool-> 20x4x4 = 320 -> 80 -> 10; 260 + 5,020 + 25,680 + 810 = 31,770 parameters.
 
-    Digits (8x8), ``DIGITS_CONVNET``: ``convnet((1, 8, 8), kernel_size=3, padding=1)``,
-    channels (10, 20), hidden 80: 1x8x8 -conv3-> 10x8x8 -pool-> 10x4x4 -conv3-> 20x4x4
-    -pool-> 20x2x2 = 80 -> 80 -> 10; 100 + 1,820 + 6,480 + 810 = 9,210 parameters.
+    Digits (8x8), as the default profile configures it (``batch.convnet``): channels
+    (8, 16), 3x3 kernels with padding 1, hidden 32: 1x8x8 -conv3-> 8x8x8 -pool-> 8x4x4
+    -conv3-> 16x4x4 -pool-> 16x2x2 = 64 -> 32 -> 10; 80 + 1,168 + 2,080 + 330 = 3,658
+    parameters.
 
     Raises ValueError when a conv or pool would leave less than one pixel."""
     if len(input_shape) != 3:

@@ -48,10 +48,6 @@ class Stage:
         return [name for name, _ in self.layer.named_parameters()]
 
     @property
-    def weight_size(self) -> int:
-        return self.layer.weight.numel()
-
-    @property
     def size(self) -> int:
         return sum(p.numel() for p in self.layer.parameters())
 
@@ -89,11 +85,12 @@ def _stage_params(stage: Stage, vector: Tensor) -> dict[str, Tensor]:
 
 
 class _ResidualAssembler:
-    """Accumulates the blocks R_(l,m), l > m, over batches of samples."""
+    """Adds the blocks R_(l,m), l > m, of every batch of samples into the lower block
+    triangle of ``out`` (the upper one is left to the caller)."""
 
-    def __init__(self, stages: list[Stage], tail, chunk_size: int, bar):
+    def __init__(self, stages: list[Stage], tail, chunk_size: int, bar, out: Tensor, offsets: list[int]):
         self.stages, self.tail, self.chunk_size, self.bar = stages, tail, chunk_size, bar
-        self.blocks: dict[tuple[int, int], Tensor] = {}
+        self.out, self.offsets = out, offsets
 
     def _forward(self, x: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor]:
         """Inputs a_l and outputs h_l of every layer, and the logits."""
@@ -152,39 +149,48 @@ class _ResidualAssembler:
         eye = torch.eye(theta_m.numel(), dtype=theta_m.dtype, device=theta_m.device)
         for start in range(0, theta_m.numel(), self.chunk_size):
             cols = vmap(columns)(eye[start : start + self.chunk_size])  # per l: (chunk, |W_l|)
-            for offset, block in enumerate(cols):
-                key = (m + 1 + offset, m)
-                if key not in self.blocks:
-                    rows = uppers[offset].weight_size
-                    self.blocks[key] = block.new_zeros(rows, theta_m.numel())
-                self.blocks[key][:, start : start + len(block)] += block.T
+            col0 = self.offsets[m] + start
+            for l, block in enumerate(cols, start=m + 1):
+                row0 = self.offsets[l]
+                self.out[row0 : row0 + block.shape[1], col0 : col0 + len(block)] += block.T
             self.bar.update(len(cols[0]))
+
+
+def _mirror_lower_blocks(matrix: Tensor, offsets: list[int]) -> None:
+    """Make ``matrix`` exactly symmetric from its lower block triangle: each block (l, m),
+    l > m, is copied to (m, l) transposed; the diagonal blocks become (B + B^T) / 2."""
+    for l in range(len(offsets) - 1):
+        rows = slice(offsets[l], offsets[l + 1])
+        diagonal = matrix[rows, rows]
+        diagonal.copy_((diagonal + diagonal.T) / 2)
+        for m in range(l):
+            cols = slice(offsets[m], offsets[m + 1])
+            matrix[cols, rows] = matrix[rows, cols].T
 
 
 def piecewise_matrices(model: nn.Module, batches: list[tuple[Tensor, Tensor]], chunk_size: int,
                        with_gn: bool, show_progress: bool = False) -> tuple[Tensor, Tensor | None]:
     """H (and G, else None) of a float64 model that ``piecewise_stages`` accepts, for the mean
-    loss over all samples of ``batches`` (a list of (inputs, targets))."""
+    loss over all samples of ``batches`` (a list of (inputs, targets)). Memory: the dense
+    result(s) plus transient per-chunk buffers (G and R accumulate in place)."""
     stages, tail = piecewise_stages(model)
     n_total = sum(len(x) for x, _ in batches)
     first = next(model.parameters())
-    n_params = sum(stage.size for stage in stages)
-    gauss_newton = torch.zeros(n_params, n_params, dtype=first.dtype, device=first.device)
-    columns = sum(stage.size for stage in stages[:-1])  # the progress unit: one column of R
-    with progress(total=len(batches) * columns, desc="hessian (piecewise)", unit="col",
-                  disable=not show_progress) as bar:
-        assembler = _ResidualAssembler(stages, tail, chunk_size, bar)
-        for x, y in batches:
-            add_gauss_newton(gauss_newton, model, x, y, n_total)
-            assembler.add(x, y, n_total)
-    gauss_newton.copy_((gauss_newton + gauss_newton.T) / 2)
-    hessian = gauss_newton.clone()
     offsets = [0]
     for stage in stages:
         offsets.append(offsets[-1] + stage.size)
-    for (l, m), block in assembler.blocks.items():
-        rows = slice(offsets[l], offsets[l] + stages[l].weight_size)
-        cols = slice(offsets[m], offsets[m + 1])
-        hessian[rows, cols] += block
-        hessian[cols, rows] += block.T
-    return hessian, (gauss_newton if with_gn else None)
+    hessian = torch.zeros(offsets[-1], offsets[-1], dtype=first.dtype, device=first.device)
+    gauss_newton = torch.zeros_like(hessian) if with_gn else hessian  # without the split, G goes into H
+    columns = offsets[-2]  # the progress unit: one column of R (the last layer's columns have none)
+    with progress(total=len(batches) * columns, desc="hessian (piecewise)", unit="col",
+                  disable=not show_progress) as bar:
+        assembler = _ResidualAssembler(stages, tail, chunk_size, bar, hessian, offsets)
+        for x, y in batches:
+            add_gauss_newton(gauss_newton, model, x, y, n_total)
+            assembler.add(x, y, n_total)
+    _mirror_lower_blocks(hessian, offsets)
+    if with_gn:
+        _mirror_lower_blocks(gauss_newton, offsets)
+        hessian += gauss_newton
+        return hessian, gauss_newton
+    return hessian, None

@@ -37,13 +37,14 @@ def _project(tmp: Path) -> Path:
 
 
 def _snakemake(project: Path, *args: str, configfile: str = "config/ci.yaml") -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, "--cores", "2", "--configfile", configfile, *args],
+    # targets and options before --configfile, which takes several files
+    return subprocess.run([*SNAKEMAKE, "--cores", "2", *args, "--configfile", configfile],
                           cwd=project, capture_output=True, text=True, timeout=1200)
 
 
-def _jobs_to_run(project: Path, configfile: str) -> dict[str, int]:
-    """Rule -> job count of a dry run."""
-    result = _snakemake(project, "--dry-run", "--quiet", "rules", configfile=configfile)
+def _jobs_to_run(project: Path, configfile: str, *targets: str) -> dict[str, int]:
+    """Rule -> job count of a dry run (of ``targets``, else the default target)."""
+    result = _snakemake(project, *targets, "--dry-run", "--quiet", "rules", configfile=configfile)
     assert result.returncode == 0, result.stderr
     counts, in_table = {}, False
     for line in (result.stdout + result.stderr).splitlines():
@@ -109,6 +110,15 @@ def test_two_runs_give_byte_identical_table(built, tmp_path):
     assert result.returncode == 0, result.stderr[-5000:]
     for name in ("table1.csv", "table1.md", "width_scaling.csv", "batch_size.csv"):
         assert filecmp.cmp(built / "tables/ci" / name, second / "tables/ci" / name, shallow=False), name
+
+
+def test_family_targets_build_one_family_each(tmp_path):
+    project = _project(tmp_path)
+    images = _jobs_to_run(project, "config/ci.yaml", "family_images")
+    clusters = _jobs_to_run(project, "config/ci.yaml", "family_clusters")
+    assert images["fig8_batch_negative_eigenvalues"] == 1 and "table1" not in images
+    assert clusters["table1"] == 1 and "image_data" not in clusters and "fig4_width_right_edge" not in clusters
+    assert images["train"] == 4 and clusters["train"] == 6  # ci: 2 widths + 2 batch sizes; 6 cluster runs
 
 
 def test_bad_config_fails_before_any_job_naming_the_field(tmp_path):

@@ -18,10 +18,9 @@ Three engines compute the same matrices:
   modules between them (ReLU, max-pool, flatten), such as the Family C convnet:
   G from per-sample Jacobians in one matrix product, R from the cross-layer blocks
   by forward-mode products (``piecewise.py``).
-* ``generic``: any module. Columns of H are Hessian-vector products
-  (forward-over-reverse, ``torch.func.jvp`` of ``torch.func.grad``), columns of G
-  are Jacobian-transpose/Jacobian products, both vmapped over chunks of basis
-  vectors.
+* ``generic``: any module. Columns of H are Hessian-vector products with unit
+  vectors (the double backward of ``lanczos.HessianOperator``), G comes from
+  per-sample Jacobians as in ``piecewise``.
 
 ``engine="auto"`` picks ``mlp``, else ``piecewise``, else ``generic``: the first whose
 structure the model has (on the 3658-parameter digits convnet the piecewise engine takes
@@ -37,8 +36,8 @@ from typing import Callable, Iterator
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, grad, jvp, vjp, vmap
 
+from .gauss_newton import add_gauss_newton
 from .piecewise import piecewise_matrices, piecewise_stages
 from .progress import progress
 
@@ -292,49 +291,33 @@ def _mlp_matrices(model, inputs, targets, batch_size, with_gn, show_progress):
 
 
 def _generic_matrices(model, inputs, targets, batch_size, chunk_size, with_gn, show_progress):
-    names = [name for name, _ in model.named_parameters()]
-    shapes = [p.shape for _, p in model.named_parameters()]
-    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-    n_params = flat.numel()
+    """Any module: the columns of H are Hessian-vector products with the unit vectors
+    (``lanczos.HessianOperator``, double backward through a graph built once per data
+    batch), G comes from per-sample Jacobians (``gauss_newton``)."""
+    from .lanczos import HessianOperator  # lanczos imports this module
+
+    n_params = num_parameters(model)
     n_total = len(inputs)
-
-    def unflatten(vector: Tensor) -> dict[str, Tensor]:
-        return {n: t.reshape(s) for n, t, s in zip(names, vector.split([s.numel() for s in shapes]), shapes)}
-
-    hessian = torch.zeros(n_params, n_params, dtype=DTYPE, device=flat.device)
+    device = next(model.parameters()).device
+    hessian = torch.zeros(n_params, n_params, dtype=DTYPE, device=device)
     gauss_newton = torch.zeros_like(hessian) if with_gn else None
-    eye = torch.eye(n_params, dtype=DTYPE, device=flat.device)
     n_batches = -(-n_total // batch_size)
     n_chunks = -(-n_params // chunk_size)
-    bar = progress(total=n_batches * n_chunks, desc="hessian (generic)", disable=not show_progress)
-    for x, y in _batches(inputs, targets, batch_size):
-        weight = len(x) / n_total
-
-        def logits(w: Tensor, x=x) -> Tensor:
-            return functional_call(model, unflatten(w), (x,))
-
-        def loss(w: Tensor, x=x, y=y) -> Tensor:
-            return torch.nn.functional.cross_entropy(logits(w), y)
-
-        def hvp(v: Tensor) -> Tensor:
-            return jvp(grad(loss), (flat,), (v,))[1]
-
-        def gnvp(v: Tensor) -> Tensor:
-            z, jv = jvp(logits, (flat,), (v,))
-            prob = torch.softmax(z, dim=1)
-            a_jv = prob * jv - prob * (prob * jv).sum(1, keepdim=True)
-            return vjp(logits, flat)[1](a_jv / len(z))[0]
-
-        for start in range(0, n_params, chunk_size):
-            basis = eye[start : start + chunk_size]
-            hessian[start : start + chunk_size] += weight * vmap(hvp)(basis)
+    with progress(total=n_batches * n_chunks, desc="hessian (generic)", disable=not show_progress) as bar:
+        for x, y in _batches(inputs, targets, batch_size):
+            operator = HessianOperator(model, x, y, engine="autograd")
+            for start in range(0, n_params, chunk_size):
+                stop = min(start + chunk_size, n_params)
+                basis = torch.zeros(n_params, stop - start, dtype=DTYPE, device=device)
+                basis[torch.arange(start, stop), torch.arange(stop - start)] = 1.0
+                # H is symmetric: the products H e_j are its rows start..stop as well
+                hessian[start:stop] += (len(x) / n_total) * operator.matmat(basis).T
+                bar.update()
             if with_gn:
-                gauss_newton[start : start + chunk_size] += weight * vmap(gnvp)(basis)
-            bar.update()
-    bar.close()
-    symmetrise = [hessian] if gauss_newton is None else [hessian, gauss_newton]
-    for matrix in symmetrise:  # columns come from separate products: make them exactly symmetric
-        matrix.copy_((matrix + matrix.T) / 2)
+                add_gauss_newton(gauss_newton, model, x, y, n_total)
+    hessian.copy_((hessian + hessian.T) / 2)  # columns come from separate products: exactly symmetric
+    if with_gn:
+        gauss_newton.copy_((gauss_newton + gauss_newton.T) / 2)
     return hessian, gauss_newton
 
 

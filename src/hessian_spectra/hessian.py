@@ -307,11 +307,10 @@ def _generic_matrices(model, inputs, targets, batch_size, chunk_size, with_gn, s
         for x, y in _batches(inputs, targets, batch_size):
             operator = HessianOperator(model, x, y, engine="autograd")
             for start in range(0, n_params, chunk_size):
-                stop = min(start + chunk_size, n_params)
-                basis = torch.zeros(n_params, stop - start, dtype=DTYPE, device=device)
-                basis[torch.arange(start, stop), torch.arange(stop - start)] = 1.0
-                # H is symmetric: the products H e_j are its rows start..stop as well
-                hessian[start:stop] += (len(x) / n_total) * operator.matmat(basis).T
+                units = torch.arange(start, min(start + chunk_size, n_params), device=device)
+                basis = torch.nn.functional.one_hot(units, n_params).to(DTYPE).T  # e_start, e_start+1, ...
+                # H is symmetric: the products H e_j are its rows as well
+                hessian[units] += (len(x) / n_total) * operator.matmat(basis).T
                 bar.update()
             if with_gn:
                 add_gauss_newton(gauss_newton, model, x, y, n_total)

@@ -146,9 +146,11 @@ class _ResidualAssembler:
             _, tangents = jvp(lambda th: self._above(m, inputs[m], th), (theta_m,), (direction,))
             return weight_gradients(tangents)
 
-        eye = torch.eye(theta_m.numel(), dtype=theta_m.dtype, device=theta_m.device)
-        for start in range(0, theta_m.numel(), self.chunk_size):
-            cols = vmap(columns)(eye[start : start + self.chunk_size])  # per l: (chunk, |W_l|)
+        size = theta_m.numel()
+        for start in range(0, size, self.chunk_size):
+            units = torch.arange(start, min(start + self.chunk_size, size), device=theta_m.device)
+            directions = torch.nn.functional.one_hot(units, size).to(theta_m.dtype)  # e_start, e_start+1, ...
+            cols = vmap(columns)(directions)  # per l: (chunk, |W_l|)
             col0 = self.offsets[m] + start
             for l, block in enumerate(cols, start=m + 1):
                 row0 = self.offsets[l]

@@ -23,8 +23,8 @@ Three engines compute the same matrices:
   per-sample Jacobians as in ``piecewise``.
 
 ``engine="auto"`` picks ``mlp``, else ``piecewise``, else ``generic``: the first whose
-structure the model has (on the 3658-parameter digits convnet the piecewise engine takes
-about 20 s where the generic one takes about 20 minutes). Data is processed
+structure the model has (on the 3,658-parameter digits convnet and 1,000 images, 2 CPU
+threads: piecewise 22 s, generic 239 s, equal to 2e-15). Data is processed
 in batches, each weighted by its size, so the result does not depend on the split.
 """
 

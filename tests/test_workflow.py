@@ -131,3 +131,9 @@ def test_bad_config_fails_before_any_job_naming_the_field(tmp_path):
     assert result.returncode != 0
     assert "clusters.lr" in result.stderr and "allowed values: auto, cpu, cuda" in result.stderr
     assert not (project / "results").exists()
+
+
+def test_snakemake_lint_is_clean(tmp_path):
+    project = _project(tmp_path)
+    result = _snakemake(project, "--lint")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -71,6 +71,11 @@ def metrics_path(family, run):
     return f"{RESULTS}/{family}/{run}/metrics.csv"
 
 
+def image_spectra(family):
+    """The final spectra of one image family's runs ("width" or "batch")."""
+    return [spectrum_path("images", r) for r in IMAGE_RUNS[family]]
+
+
 def run_title(run):
     """How a run reads in a figure title, with the profile (so shrunk settings show)."""
     r = cluster_run(config, run)

@@ -19,10 +19,6 @@ IMAGE_OUTPUTS = [
 ]
 
 
-def image_spectra(family):
-    return [spectrum_path("images", r) for r in IMAGE_RUNS[family]]
-
-
 rule image_data:
     output:
         IMAGE_DATA,

@@ -315,9 +315,8 @@ def _generic_matrices(model, inputs, targets, batch_size, chunk_size, with_gn, s
                 bar.update()
             if with_gn:
                 add_gauss_newton(gauss_newton, model, x, y, n_total)
-    hessian.copy_((hessian + hessian.T) / 2)  # columns come from separate products: exactly symmetric
-    if with_gn:
-        gauss_newton.copy_((gauss_newton + gauss_newton.T) / 2)
+    for matrix in (hessian, gauss_newton) if with_gn else (hessian,):
+        matrix.copy_((matrix + matrix.T).div_(2))  # separate products: make it exactly symmetric (one temporary)
     return hessian, gauss_newton
 
 

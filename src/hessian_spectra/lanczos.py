@@ -32,6 +32,8 @@ import scipy.linalg
 import torch
 from torch import Tensor, nn
 
+from .architectures import ACTIVATIONS, mlp_layers
+
 DTYPE = torch.float64
 WHICH = ("both", "largest", "smallest")
 METHODS = ("lanczos", "arpack")
@@ -123,8 +125,6 @@ class _MLPProducts:
     double backward gains little: vmap copies and memory traffic)."""
 
     def __init__(self, layers, batches, n_total: int):
-        from .hessian import ACTIVATIONS
-
         self.weights = [lin.weight.detach() for lin, _ in layers]
         self.weights_t = [w.T.contiguous() for w in self.weights]
         self.biases = [None if lin.bias is None else lin.bias.detach() for lin, _ in layers]
@@ -220,7 +220,7 @@ class HessianOperator:
       graph (gradient with ``create_graph=True``) are built once and kept; a product is a
       double backward of g . v through them (``retain_graph``), a block one batched
       double backward (``is_grads_batched``).
-    * ``mlp``: ``nn.Sequential`` of Linear and ReLU/Tanh (``hessian.mlp_layers``): the same
+    * ``mlp``: ``nn.Sequential`` of Linear and ReLU/Tanh (``architectures.mlp_layers``): the same
       products from cached forward quantities and explicit matrix products.
 
     Memory: what is kept per data batch, for all batches at once: the autograd graph
@@ -237,8 +237,6 @@ class HessianOperator:
 
     def __init__(self, model: nn.Module, inputs: Tensor, targets: Tensor, *, batch_size: int | None = None,
                  block_size: int = 8, engine: str = "auto", device: str | torch.device | None = None):
-        from .hessian import mlp_layers
-
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         layers = mlp_layers(model)

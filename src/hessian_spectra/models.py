@@ -15,7 +15,7 @@ def mlp(in_features: int, hidden: list[int], out_features: int, activation: str 
     ``flatten=True`` puts an ``nn.Flatten()`` first, so the net takes images (N, C, H, W)
     with ``in_features = C * H * W`` (e.g. 784 for MNIST). Flatten has no parameters: the
     weights (and their initialisation under a given seed) are those of the flat net, and
-    the structured Hessian engine (``hessian.mlp_layers``) still recognises the stack."""
+    the structured Hessian engine (``architectures.mlp_layers``) still recognises the stack."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     widths = [in_features, *hidden, out_features]

@@ -18,6 +18,7 @@ from torch import nn
 from .data import Split
 from .hessian import estimate_memory_bytes, exact_hessian, hessian_split, num_parameters
 from .io import load_npz, save_npz
+from .lanczos import hessian_edges
 from .models import convnet, mlp
 from .seeding import resolve_device, seed_everything
 from .spectrum import count_outliers, eigenvalues
@@ -109,8 +110,6 @@ def spectrum(run: dict, data_path: str | Path, checkpoint: str | Path, out: str 
         values["largest"], values["smallest"] = ascending[::-1].copy(), ascending.copy()
         top = values["largest"]
     else:
-        from .lanczos import hessian_edges  # noqa: PLC0415 (only the Lanczos path needs it)
-
         edges = hessian_edges(net, x, y, k=edge["k"], tol=edge["tol"], max_products=edge["max_products"],
                               batch_size=options["batch_size"], device=options["device"])
         values = {"largest": edges.largest, "smallest": edges.smallest}

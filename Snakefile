@@ -1,6 +1,8 @@
 # Replication of Sagun et al. (2017), "Empirical Analysis of the Hessian of
 # Over-Parametrized Neural Networks". Entry point: `make reproduce` (see README).
-# The profile (config/<name>.yaml) picks the scale; outputs are namespaced by it.
+# The config profile (config/<name>.yaml) picks the scale; outputs are namespaced by it.
+# How jobs execute (cores, resources, threads) is Snakemake's workflow profile,
+# profiles/default/config.yaml, which snakemake reads by itself.
 
 
 configfile: "config/default.yaml"
@@ -15,17 +17,24 @@ include: "workflow/rules/images.smk"
 rule all:
     input:
         CLUSTER_OUTPUTS,
-        IMAGE_OUTPUTS,
+        WIDTH_OUTPUTS,
+        BATCH_OUTPUTS,
     default_target: True
 
 
 rule family_clusters:
-    """Family A only: Fig. 1, 1b, 2, 3 and Table 1 (`make reproduce SNAKE_ARGS=family_clusters`)."""
+    """Family A: Fig. 1, 1b, 2, 3 and Table 1 (`make reproduce SNAKE_ARGS=family_clusters`)."""
     input:
         CLUSTER_OUTPUTS,
 
 
-rule family_images:
-    """Families B and C only: Fig. 4-8 and the width/batch tables."""
+rule family_width:
+    """Family B: Fig. 4, 5, 6 and the width-scaling table."""
     input:
-        IMAGE_OUTPUTS,
+        WIDTH_OUTPUTS,
+
+
+rule family_batch:
+    """Family C: Fig. 7, 8 and the batch-size table."""
+    input:
+        BATCH_OUTPUTS,

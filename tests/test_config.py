@@ -8,10 +8,11 @@ import pytest
 import yaml
 
 from cases import ROOT
-from hessian_spectra.config import (ConfigError, cluster_run, image_run, image_run_ids, load_config, run_ids,
-                                    validate_config)
+from hessian_spectra.config import ConfigError, choose_method, family_runs, load_config, validate_config
+from hessian_spectra.sizes import dense_matrices_bytes
 
 DEFAULT = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())
+RUNS = family_runs(DEFAULT)
 
 
 @pytest.mark.parametrize("profile", ["ci", "default", "paper"])
@@ -21,9 +22,10 @@ def test_profiles_are_valid_and_name_their_folders(profile):
 
 
 def test_default_profile_has_the_19_runs_of_table_1():
-    assert len(run_ids(DEFAULT)) == 19
-    assert cluster_run(DEFAULT, "sgd_relu_cov10_k50")["outliers"]["threshold"] == 0.005
-    assert cluster_run(DEFAULT, "sgd_relu_cov10_k20")["outliers"]["threshold"] == 0.015
+    assert len(RUNS["clusters"]) == 19
+    assert RUNS["clusters"]["sgd_relu_cov10_k50"]["outliers"]["threshold"] == 0.005
+    assert RUNS["clusters"]["sgd_relu_cov10_k20"]["outliers"]["threshold"] == 0.015
+    assert {run["family"] for family in RUNS.values() for run in family.values()} == set(RUNS)
 
 
 def _set(config: dict, path: str, value) -> dict:
@@ -49,7 +51,7 @@ BAD = [
     ("seed", "zero", "'seed'"),
     ("seed", -1, "'seed'"),
     ("device", "gpu", "allowed values: auto, cpu, cuda"),
-    ("threads", 0, "'threads'"),
+    ("threads", 2, "'threads': unknown key"),  # a Snakemake profile setting now
     ("hessian.engine", "fast", "allowed values: auto, mlp, piecewise, generic"),
     ("hessian.memory_budget_gb", 0, "'hessian.memory_budget_gb'"),
     ("hessian.batch_size", 2.5, "'hessian.batch_size'"),
@@ -60,8 +62,8 @@ BAD = [
     ("clusters.groups.0.algorithm", "adam", "allowed values: gd, sgd"),
     ("clusters.groups.1.activation", "gelu", "allowed values: relu, tanh"),
     ("clusters.groups.0.k", [1, 2], "'clusters.groups.0.k.0'"),
-    ("clusters.groups.0.cutoff", "high", "'clusters.groups.0.cutoff'"),
-    ("clusters.groups.3.cutoff", [0.1, 0.2], "'clusters.groups.3.cutoff': 2 values for 5 values of k"),
+    ("clusters.groups.0.threshold", "high", "'clusters.groups.0.threshold'"),
+    ("clusters.groups.3.threshold", [0.1, 0.2], "'clusters.groups.3.threshold': 2 values for 5 values of k"),
     ("clusters.fig1_run", "gd_relu_cov1_k7", "'clusters.fig1_run'"),
     ("clusters.fig3_group", "adam_relu", "'clusters.fig3_group'"),
     ("clusters.sgd_batch_size", 5000, "'clusters.sgd_batch_size'"),
@@ -95,36 +97,67 @@ def test_every_problem_is_reported_at_once():
     assert "'seed'" in str(error.value) and "'device'" in str(error.value)
 
 
-def test_training_params_do_not_include_counting_settings():
-    """Changing an outlier cutoff must not retrain: the train rule only sees these sections."""
-    a = cluster_run(DEFAULT, "gd_relu_cov1_k5")
-    b = cluster_run(_set(DEFAULT, "clusters.groups.1.cutoff", 0.5), "gd_relu_cov1_k5")
-    assert {k: a[k] for k in ("data", "model", "train")} == {k: b[k] for k in ("data", "model", "train")}
+def test_a_threshold_changes_only_the_outliers_section_of_its_run():
+    """Changing an outlier threshold must not retrain or recompute a spectrum: the train and
+    spectrum rules only see the other sections."""
+    a = RUNS["clusters"]["gd_relu_cov1_k5"]
+    b = family_runs(_set(DEFAULT, "clusters.groups.1.threshold", 0.5))["clusters"]["gd_relu_cov1_k5"]
+    assert {k: v for k, v in a.items() if k != "outliers"} == {k: v for k, v in b.items() if k != "outliers"}
     assert a["outliers"] != b["outliers"]
+
+
+def test_execution_settings_change_no_run():
+    """Device and the Hessian engine, batch and chunk sizes decide how, not what: no run
+    section (and so no param of any rule) depends on them."""
+    changed = _set(_set(_set(_set(DEFAULT, "hessian.engine", "generic"), "hessian.batch_size", 7),
+                        "hessian.chunk_size", 3), "device", "cpu")
+    assert family_runs(changed) == RUNS
+
+
+def test_memory_budget_reaches_a_run_only_through_the_method_it_selects():
+    width = RUNS["width"]["width_n70"]["spectrum"]
+    assert width["method"] == "exact" and width["lanczos"] is None
+    assert family_runs(_set(DEFAULT, "hessian.memory_budget_gb", 9)) == RUNS  # the same methods as 8 GiB
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    small = family_runs(_set(paper, "hessian.memory_budget_gb", 2))  # Family A fits, widths >= 30 do not
+    assert [r["spectrum"]["method"] for r in small["width"].values()] == ["exact", "lanczos", "lanczos", "lanczos"]
+    assert small["width"]["width_n70"]["spectrum"]["lanczos"] == {"k": 50, "tol": 1e-10, "max_products": 20000,
+                                                                  "seed": 0}
+
+
+@pytest.mark.parametrize("method, run_size", [(None, "M=4022"), ("exact", "M=2260")], ids=["clusters", "width"])
+def test_an_exact_spectrum_that_does_not_fit_the_budget_fails_at_parse_time(method, run_size):
+    """Family A's spectra are always exact (the Fig. 1b split too); ``spectrum.method: exact``
+    makes Families B and C exact: over the budget, the config is refused before any job."""
+    config = _set(DEFAULT, "hessian.memory_budget_gb", 0.01)
+    if method:  # Family A shrunk to fit: the error is about width_n30 (64-30-10)
+        config = _set(_set(_set(config, "clusters.n_features", 2), "clusters.hidden", [2]), "spectrum.method", method)
+    with pytest.raises(ConfigError, match=f"'hessian.memory_budget_gb'.*{run_size}"):
+        family_runs(config)
+
+
+def test_choose_method():
+    assert choose_method("auto", 1000, budget_gb=1.0) == "exact"
+    assert choose_method("auto", 100_000, budget_gb=1.0) == "lanczos"
+    assert choose_method("auto", 1000, budget_gb=dense_matrices_bytes(1000, 3) / 2**30, n_matrices=3) == "exact"
+    assert choose_method("lanczos", 10, budget_gb=1.0) == "lanczos"
+    with pytest.raises(ValueError, match="spectrum.method"):
+        choose_method("power", 10, budget_gb=1.0)
 
 
 def test_image_runs_share_step_size_and_steps_within_a_family():
     """The paper: same step size and same number of steps for every width and both batch sizes."""
-    ids = image_run_ids(DEFAULT)
-    assert ids == {"width": ["width_n10", "width_n30", "width_n50", "width_n70"], "batch": ["batch_b10", "batch_b512"]}
-    for family in ids.values():
-        trains = [image_run(DEFAULT, r)["train"] for r in family]
-        assert len({(t["lr"], t["max_steps"]) for t in trains}) == 1
-    widths = [image_run(DEFAULT, r)["model"] for r in ids["width"]]
+    assert list(RUNS["width"]) == ["width_n10", "width_n30", "width_n50", "width_n70"]
+    assert list(RUNS["batch"]) == ["batch_b10", "batch_b512"]
+    for family in ("width", "batch"):
+        assert len({(r["train"]["lr"], r["train"]["max_steps"]) for r in RUNS[family].values()}) == 1
+    widths = [r["model"] for r in RUNS["width"].values()]
     assert [w["in_features"] for w in widths] == [64] * 4 and [w["hidden"] for w in widths] == [[10], [30], [50], [70]]
-    assert [image_run(DEFAULT, r)["train"]["batch_size"] for r in ids["batch"]] == [10, 512]
+    assert [r["train"]["batch_size"] for r in RUNS["batch"].values()] == [10, 512]
 
 
 def test_paper_profile_uses_mnist_and_the_31770_parameter_convnet():
-    from hessian_spectra.runs import build_model
-    from hessian_spectra.hessian import num_parameters
-
-    paper = load_config(ROOT / "config" / "paper.yaml")
-    assert image_run(paper, "width_n70")["model"]["in_features"] == 784
-    assert num_parameters(build_model(image_run(paper, "width_n70")["model"])) == 55660
-    assert num_parameters(build_model(image_run(paper, "batch_b512")["model"])) == 31770
-
-
-def test_unknown_image_run_is_rejected():
-    with pytest.raises(KeyError, match="width_n11"):
-        image_run(DEFAULT, "width_n11")
+    paper = family_runs(load_config(ROOT / "config" / "paper.yaml"))
+    assert paper["width"]["width_n70"]["model"]["in_features"] == 784
+    assert paper["width"]["width_n70"]["spectrum"]["num_params"] == 55660
+    assert paper["batch"]["batch_b512"]["spectrum"]["num_params"] == 31770

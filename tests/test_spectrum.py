@@ -1,13 +1,13 @@
-"""Eigenvalues and the four outlier counters on spectra with known answers."""
+"""The negative part and the four outlier counters (``spectrum``) on spectra with known answers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from hessian_spectra.spectrum import (count_by_cutoff, count_by_elbow, count_by_gap, count_by_ratio, negative_part,
-                                      count_outliers, eigenvalues)
+from hessian_spectra.io import save_npz
+from hessian_spectra.spectrum import (count_by_cutoff, count_by_elbow, count_by_gap, count_by_ratio,
+                                      count_outliers, count_spectrum_file, load_counts, negative_part)
 
 
 def spiked(k: int, n: int = 300, seed: int = 0) -> np.ndarray:
@@ -15,14 +15,6 @@ def spiked(k: int, n: int = 300, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     values = np.concatenate([rng.uniform(1, 2, k), rng.uniform(0, 0.01, n - k - 5), -rng.uniform(0, 1e-3, 5)])
     return rng.permutation(values)
-
-
-def test_eigenvalues_against_numpy():
-    a = torch.randn(40, 40, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    sym = a + a.T
-    assert np.allclose(eigenvalues(sym), np.linalg.eigvalsh(sym.numpy()), atol=1e-12)
-    with pytest.raises(ValueError, match="square"):
-        eigenvalues(torch.zeros(3, 4))
 
 
 @pytest.mark.parametrize("k", [1, 2, 5, 10])
@@ -79,6 +71,15 @@ def test_negative_part_ignores_round_off_of_zero_eigenvalues():
     rng = np.random.default_rng(0)
     basis = np.linalg.qr(rng.normal(size=(200, 200)))[0]
     true = np.concatenate([[3.0, 2.0, -0.5, -0.01], np.zeros(196)])
-    values = eigenvalues(torch.from_numpy(basis @ np.diag(true) @ basis.T))
+    values = np.linalg.eigvalsh(basis @ np.diag(true) @ basis.T)
     assert (values < 0).sum() > 2  # round-off makes some zeros negative
     assert np.allclose(negative_part(values), [-0.5, -0.01], atol=1e-12)
+
+
+def test_counting_step_counts_the_largest_eigenvalues_of_a_spectrum_file(tmp_path):
+    values = spiked(4)
+    save_npz(tmp_path / "s.npz", metadata={"method": "exact"}, largest=np.sort(values)[::-1])
+    count_spectrum_file(tmp_path / "s.npz", tmp_path / "c.json", window=40, threshold=0.5)
+    counts = load_counts(tmp_path / "c.json")
+    assert counts == count_outliers(values, window=40, threshold=0.5).as_dict()
+    assert counts["gap"] == counts["cutoff"] == 4 and counts["threshold"] == 0.5 and counts["window"] == 40

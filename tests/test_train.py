@@ -7,7 +7,7 @@ import csv
 import pytest
 import torch
 
-from hessian_spectra.data import gaussian_clusters
+from hessian_spectra.data.clusters import gaussian_clusters
 from hessian_spectra.models import mlp
 from hessian_spectra.train import TrainSettings, batch_indices, full_gradient_norm, train
 

@@ -1,7 +1,17 @@
-"""The workflow configuration: loading, validation against the schema, and derived run lists.
+"""The workflow configuration: loading, validation against the schema, and the runs it defines.
 
 ``validate_config`` is what the Snakefile calls at parse time, so a bad config fails
 before any job starts, with every offending field named by its dotted path.
+``family_runs`` builds every training run of every family as data, from the config
+values themselves; the workflow passes each step only the sections of a run it depends
+on, so a change reruns exactly what it affects. Parsing imports no torch.
+
+Names: a *family* is one experiment of the paper (``clusters``: Family A, Fig. 1-3 and
+Table 1; ``width``: Family B, Fig. 4-6; ``batch``: Family C, Fig. 7-8). Family A's runs
+come in *groups* (the rows of Table 1 that share algorithm, activation and spread).
+A *data set* is what runs train on: one Gaussian-cluster set per (k, cov), one image set
+shared by ``width`` and ``batch``. The outlier ``threshold`` is the number the ``cutoff``
+counting method compares eigenvalues with.
 """
 
 from __future__ import annotations
@@ -11,7 +21,16 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 
+from .data.sources import INPUT_SHAPES
+from .sizes import dense_matrices_bytes, parameter_count
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: family -> the paper's name for it
+FAMILIES = {"clusters": "Family A", "width": "Family B", "batch": "Family C"}
+IMAGE_FAMILIES = ("width", "batch")
+N_IMAGE_CLASSES = 10
+SPECTRUM_METHODS = ("exact", "lanczos", "auto")
+BUDGET_FIELD = "hessian.memory_budget_gb"
 
 
 class ConfigError(ValueError):
@@ -31,7 +50,7 @@ def _describe(error) -> str:
         return f"config field '{_field([*error.absolute_path, unknown[0]])}': unknown key (allowed keys at '{where}': {', '.join(allowed)})"
     if error.validator == "enum":
         return f"config field '{where}': {error.instance!r} is not allowed (allowed values: {', '.join(map(str, error.validator_value))})"
-    if error.validator == "oneOf" and error.absolute_path and error.absolute_path[-1] == "cutoff":
+    if error.validator == "oneOf" and error.absolute_path and error.absolute_path[-1] == "threshold":
         return f"config field '{where}': {error.instance!r} must be a number >= 0 or a list of them, one per k"
     return f"config field '{where}': {error.message}"
 
@@ -40,9 +59,10 @@ def load_schema() -> dict:
     return yaml.safe_load(SCHEMA_PATH.read_text())
 
 
-def run_ids(config: dict) -> list[str]:
-    """Every Family A training run, as ``<group>_k<k>``."""
-    return [f"{group['name']}_k{k}" for group in config["clusters"]["groups"] for k in group["k"]]
+def load_config(path: str | Path) -> dict:
+    """Read and validate a profile file."""
+    with open(path) as handle:
+        return validate_config(yaml.safe_load(handle))
 
 
 def validate_config(config: dict) -> dict:
@@ -64,12 +84,13 @@ def _cross_field_problems(config: dict) -> list[str]:
     if len(set(names)) != len(names):
         problems.append(f"config field 'clusters.groups': group names must be unique, got {names}")
     for i, group in enumerate(groups):
-        if isinstance(group["cutoff"], list) and len(group["cutoff"]) != len(group["k"]):
-            problems.append(f"config field 'clusters.groups.{i}.cutoff': {len(group['cutoff'])} values for "
+        if isinstance(group["threshold"], list) and len(group["threshold"]) != len(group["k"]):
+            problems.append(f"config field 'clusters.groups.{i}.threshold': {len(group['threshold'])} values for "
                             f"{len(group['k'])} values of k; give one number or one per k")
-    if clusters["fig1_run"] not in run_ids(config):
+    cluster_ids = list(_cluster_runs(config))
+    if clusters["fig1_run"] not in cluster_ids:
         problems.append(f"config field 'clusters.fig1_run': {clusters['fig1_run']!r} is not a run "
-                        f"(allowed values: {', '.join(run_ids(config))})")
+                        f"(allowed values: {', '.join(cluster_ids)})")
     if clusters["fig3_group"] not in names:
         problems.append(f"config field 'clusters.fig3_group': {clusters['fig3_group']!r} is not a group "
                         f"(allowed values: {', '.join(names)})")
@@ -84,10 +105,13 @@ def _cross_field_problems(config: dict) -> list[str]:
     return problems
 
 
-def image_run_ids(config: dict) -> dict[str, list[str]]:
-    """Family B and C runs: ``width_n<n>`` per hidden width, ``batch_b<b>`` per batch size."""
-    return {"width": [f"width_n{n}" for n in config["width"]["hidden"]],
-            "batch": [f"batch_b{b}" for b in config["batch"]["batch_sizes"]]}
+# ----------------------------------------------------------------------------- data sets
+
+def cluster_data(config: dict, k: int, cov: float) -> dict:
+    """The arguments of ``data.clusters.gaussian_clusters`` for k clusters of spread ``cov``."""
+    clusters = config["clusters"]
+    return {"k": int(k), "cov": float(cov), "n_train": clusters["n_train"], "n_test": clusters["n_test"],
+            "n_features": clusters["n_features"], "seed": config["seed"]}
 
 
 def image_data(config: dict) -> dict:
@@ -97,83 +121,103 @@ def image_data(config: dict) -> dict:
     return {**{key: images[key] for key in keys}, "seed": config["seed"]}
 
 
-def image_run(config: dict, run_id: str) -> dict:
-    """Everything that defines one Family B (``width_n<n>``) or C (``batch_b<b>``) run, in the
-    sections of ``cluster_run``."""
-    from .images import INPUT_SHAPES  # noqa: PLC0415 (keeps this module light)
+# ----------------------------------------------------------------------------- runs
 
-    seed = config["seed"]
-    shape = list(INPUT_SHAPES[config["images"]["source"]])
+def choose_method(method: str, num_params: int, budget_gb: float, n_matrices: int = 1) -> str:
+    """``auto`` -> ``exact`` when the dense matrices fit ``hessian.memory_budget_gb``, else
+    ``lanczos``; ``exact`` and ``lanczos`` as given."""
+    if method not in SPECTRUM_METHODS:
+        raise ValueError(f"spectrum.method must be one of {SPECTRUM_METHODS}, got {method!r}")
+    if method != "auto":
+        return method
+    return "exact" if dense_matrices_bytes(num_params, n_matrices) <= budget_gb * 2**30 else "lanczos"
+
+
+def _spectrum(config: dict, model: dict, *, method: str, decompose: bool) -> dict:
+    """How a run's spectrum is computed: ``method`` (exact | lanczos, ``auto`` resolved here
+    by the memory budget), ``decompose`` (also G and R), and for Lanczos its settings and
+    start-vector seed (None for the exact method, which has no settings)."""
+    num_params, budget_gb = parameter_count(model), config["hessian"]["memory_budget_gb"]
+    n_matrices = 3 if decompose else 1
+    chosen = choose_method(method, num_params, budget_gb, n_matrices)
+    if decompose and chosen != "exact":
+        raise ConfigError(f"config field '{BUDGET_FIELD}': the G/R split of Fig. 1b needs the exact "
+                          f"spectrum of M={num_params}; raise {BUDGET_FIELD}")
+    need_gb = dense_matrices_bytes(num_params, n_matrices) / 2**30
+    if chosen == "exact" and need_gb > budget_gb:
+        raise ConfigError(f"config field '{BUDGET_FIELD}': the exact spectrum of M={num_params} needs "
+                          f"{need_gb:.2f} GiB ({n_matrices} dense float64 matrices plus workspace), over "
+                          f"{BUDGET_FIELD}={budget_gb}; raise it, or set spectrum.method to auto or lanczos")
     spectrum = config["spectrum"]
-    if run_id not in sum(image_run_ids(config).values(), []):
-        raise KeyError(f"unknown run {run_id!r}; runs: {image_run_ids(config)}")
-    family, _, size = run_id.partition("_")
-    section = config[family]
-    if family == "width":
-        model = {"kind": "mlp", "in_features": shape[0] * shape[1] * shape[2], "hidden": [int(size[1:])],
-                 "out_features": 10, "activation": section["activation"], "flatten": True, "seed": seed}
-        train = {"algorithm": section["algorithm"], "lr": section["lr"],
-                 "batch_size": section["sgd_batch_size"] if section["algorithm"] == "sgd" else 0}
-    else:
-        net = section["convnet"]
-        model = {"kind": "convnet", "input_shape": shape, "out_features": 10,
-                 "channels": list(net["channels"]), "kernel_size": net["kernel_size"],
-                 "padding": net["padding"], "hidden": net["hidden"], "seed": seed}
-        train = {"algorithm": "sgd", "lr": section["lr"], "batch_size": int(size[1:])}
-    # the paper: the same step size and the same number of steps for every run of a family
-    train.update(max_steps=section["steps"], grad_tol=0.0, eval_every=section["eval_every"],
-                 checkpoint_every=section["checkpoint_every"], seed=seed)
-    return {"run": run_id, "group": family, "data": image_data(config), "model": model, "train": train,
-            "outliers": {"window": spectrum["outlier_window"], "threshold": spectrum["cutoff"]}}
+    lanczos = None if chosen == "exact" else {
+        "k": spectrum["edge_k"], "tol": spectrum["lanczos_tol"],
+        "max_products": spectrum["lanczos_max_products"], "seed": config["seed"]}
+    return {"method": chosen, "decompose": decompose, "num_params": num_params, "lanczos": lanczos}
 
 
-def spectrum_edge(config: dict) -> dict:
-    """Lanczos settings of the image families, in a fixed key order."""
-    spectrum = config["spectrum"]
-    return {"k": spectrum["edge_k"], "tol": spectrum["lanczos_tol"], "max_products": spectrum["lanczos_max_products"]}
-
-
-def load_config(path: str | Path) -> dict:
-    """Read and validate a profile file."""
-    with open(path) as handle:
-        return validate_config(yaml.safe_load(handle))
-
-
-def hessian_settings(config: dict) -> dict:
-    """The ``hessian`` section in a fixed key order (Snakemake compares params as text, so
-    the order must not depend on how the YAML file was written)."""
-    return {key: config["hessian"][key] for key in ("engine", "batch_size", "chunk_size", "memory_budget_gb")}
-
-
-def cluster_data(config: dict, k: int, cov: float) -> dict:
-    """The arguments of ``data.gaussian_clusters`` for k clusters of spread ``cov``."""
-    clusters = config["clusters"]
-    return {"k": int(k), "cov": float(cov), "n_train": clusters["n_train"], "n_test": clusters["n_test"],
-            "n_features": clusters["n_features"], "seed": config["seed"]}
-
-
-def cluster_run(config: dict, run_id: str) -> dict:
-    """Everything that defines one Family A run, in sections that the workflow passes as
-    ``params`` to the steps that depend on them (so a change reruns exactly those):
-    ``data`` (make_blobs and split), ``model``, ``train``, ``outliers`` (counting)."""
-    clusters = config["clusters"]
+def _cluster_runs(config: dict) -> dict[str, dict]:
+    """Family A: one run per (group, k), as ``<group>_k<k>``."""
+    clusters, seed = config["clusters"], config["seed"]
+    runs = {}
     for group in clusters["groups"]:
-        for i, k in enumerate(group["k"]):
-            if f"{group['name']}_k{k}" != run_id:
-                continue
-            cutoff = group["cutoff"][i] if isinstance(group["cutoff"], list) else group["cutoff"]
-            algorithm = group["algorithm"]
-            return {
-                "run": run_id, "group": group["name"],
+        thresholds = group["threshold"] if isinstance(group["threshold"], list) else [group["threshold"]] * len(group["k"])
+        for k, threshold in zip(group["k"], thresholds):
+            run_id, algorithm = f"{group['name']}_k{k}", group["algorithm"]
+            runs[run_id] = {
+                "run": run_id, "family": "clusters", "group": group["name"],
                 "data": cluster_data(config, k, group["cov"]),
-                "model": {"kind": "mlp", "in_features": clusters["n_features"],
-                          "hidden": list(clusters["hidden"]), "out_features": k,
-                          "activation": group["activation"], "seed": config["seed"]},
+                "model": {"kind": "mlp", "in_features": clusters["n_features"], "hidden": list(clusters["hidden"]),
+                          "out_features": k, "activation": group["activation"], "seed": seed},
                 "train": {"algorithm": algorithm, "lr": clusters["lr"], "grad_tol": clusters["grad_tol"],
                           "max_steps": clusters["max_steps"][algorithm],
                           "batch_size": clusters["sgd_batch_size"] if algorithm == "sgd" else 0,
                           "eval_every": clusters["eval_every"],
-                          "checkpoint_every": clusters["checkpoint_every"], "seed": config["seed"]},
-                "outliers": {"window": clusters["outlier_window"], "threshold": cutoff},
+                          "checkpoint_every": clusters["checkpoint_every"], "seed": seed},
+                "outliers": {"window": clusters["outlier_window"], "threshold": threshold},
             }
-    raise KeyError(f"unknown run {run_id!r}; runs: {', '.join(run_ids(config))}")
+    return runs
+
+
+def _image_run(config: dict, family: str, run_id: str, model: dict, train: dict) -> dict:
+    """A Family B or C run: the shared image data, and (the paper) the same step size and
+    number of steps for every run of the family."""
+    section, spectrum, seed = config[family], config["spectrum"], config["seed"]
+    train = {**train, "lr": section["lr"], "max_steps": section["steps"], "grad_tol": 0.0,
+             "eval_every": section["eval_every"], "checkpoint_every": section["checkpoint_every"], "seed": seed}
+    return {"run": run_id, "family": family, "group": family, "data": image_data(config),
+            "model": {**model, "out_features": N_IMAGE_CLASSES, "seed": seed}, "train": train,
+            "outliers": {"window": spectrum["outlier_window"], "threshold": spectrum["threshold"]}}
+
+
+def _width_runs(config: dict) -> dict[str, dict]:
+    """Family B: one hidden layer in-n-10 per width n, as ``width_n<n>``."""
+    section, (channels, height, width) = config["width"], INPUT_SHAPES[config["images"]["source"]]
+    train = {"algorithm": section["algorithm"],
+             "batch_size": section["sgd_batch_size"] if section["algorithm"] == "sgd" else 0}
+    return {f"width_n{n}": _image_run(config, "width", f"width_n{n}", {
+        "kind": "mlp", "in_features": channels * height * width, "hidden": [n],
+        "activation": section["activation"], "flatten": True}, train) for n in section["hidden"]}
+
+
+def _batch_runs(config: dict) -> dict[str, dict]:
+    """Family C: the convnet trained by SGD at each batch size b, as ``batch_b<b>``."""
+    net, shape = config["batch"]["convnet"], INPUT_SHAPES[config["images"]["source"]]
+    model = {"kind": "convnet", "input_shape": list(shape), "channels": list(net["channels"]),
+             "kernel_size": net["kernel_size"], "padding": net["padding"], "hidden": net["hidden"]}
+    return {f"batch_b{b}": _image_run(config, "batch", f"batch_b{b}", model, {"algorithm": "sgd", "batch_size": b})
+            for b in config["batch"]["batch_sizes"]}
+
+
+def family_runs(config: dict) -> dict[str, dict[str, dict]]:
+    """family -> run id -> everything that defines the run, in sections that the workflow
+    passes as ``params`` to the steps that depend on them: ``data`` (the data set),
+    ``model``, ``train``, ``spectrum`` (method; G/R split for the Fig. 1 run; Family A
+    always exact: Fig. 1 and Table 1 need every eigenvalue) and ``outliers`` (counting)."""
+    families = {"clusters": _cluster_runs(config), "width": _width_runs(config), "batch": _batch_runs(config)}
+    fig1_run = config["clusters"]["fig1_run"]
+    for family, runs in families.items():
+        for run_id, run in runs.items():
+            decompose = family == "clusters" and run_id == fig1_run
+            method = "exact" if family == "clusters" else config["spectrum"]["method"]
+            run["spectrum"] = _spectrum(config, run["model"], method=method, decompose=decompose)
+    return families

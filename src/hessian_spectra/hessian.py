@@ -35,6 +35,7 @@ import copy
 from dataclasses import dataclass
 from typing import Iterator
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -341,3 +342,10 @@ def hessian_split(model: nn.Module, inputs: Tensor, targets: Tensor, *, batch_si
                                       memory_budget_gb=memory_budget_gb, device=device,
                                       show_progress=show_progress)
     return HessianSplit(hessian=hessian, gauss_newton=gauss_newton)
+
+
+def eigenvalues(matrix: Tensor) -> np.ndarray:
+    """All eigenvalues of a symmetric matrix, ascending, float64 (``torch.linalg.eigvalsh``)."""
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"need a square matrix, got shape {tuple(matrix.shape)}")
+    return torch.linalg.eigvalsh(matrix.to(torch.float64)).cpu().numpy()

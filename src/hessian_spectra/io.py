@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import torch
 
 
 @contextmanager
@@ -30,11 +29,6 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-def save_torch(obj, path: str | os.PathLike) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
 
 
 def save_npz(path: str | os.PathLike, metadata: dict | None = None, **arrays: np.ndarray) -> None:

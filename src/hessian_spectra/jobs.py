@@ -1,4 +1,7 @@
-"""What every workflow job does first: log to its log file, seed, set the thread count."""
+"""What every workflow job does first: send its stderr and logging to its log file.
+
+Torch is not imported here: plotting, table and counting jobs never need it. Jobs that
+run torch call ``seeding.configure_torch`` with the rule's threads."""
 
 from __future__ import annotations
 
@@ -6,23 +9,17 @@ import logging
 import sys
 from contextlib import contextmanager
 
-import torch
-
-from .seeding import seed_everything
-
 
 @contextmanager
-def job(snakemake, seed: int):
-    """Run a Snakemake ``script:`` body with stderr and logging sent to ``snakemake.log[0]``,
-    torch limited to the rule's threads, and every library seeded with ``seed``."""
+def job(snakemake):
+    """Run a Snakemake ``script:`` body with stderr and logging sent to ``snakemake.log[0]``;
+    an exception is logged there (with its traceback) and raised again."""
     with open(snakemake.log[0], "w", buffering=1) as log_file:
         previous = sys.stderr
         sys.stderr = log_file
         logging.basicConfig(stream=log_file, level=logging.INFO, force=True,
                             format="%(asctime)s %(name)s %(levelname)s: %(message)s")
         try:
-            torch.set_num_threads(snakemake.threads)
-            seed_everything(seed)
             yield
         except Exception:
             logging.getLogger(__name__).exception("job failed")

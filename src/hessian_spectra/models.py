@@ -1,9 +1,16 @@
-"""Model builders."""
+"""The nets of the paper, built from their config sections (``build_model``) or by hand."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import torch
 from torch import nn
 
+from .seeding import seeded
+from .sizes import conv_stack_shape
+
+#: config name -> activation module
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
@@ -48,17 +55,31 @@ def convnet(input_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 10
         raise ValueError(f"input_shape must be (channels, height, width), got {input_shape!r}")
     if len(channels) != 2:
         raise ValueError(f"channels must name the two conv layers' widths, got {channels!r}")
-    in_channels, height, width = input_shape
+    flat_channels, height, width = conv_stack_shape(input_shape, channels, kernel_size, padding)
     layers: list[nn.Module] = []
-    for n_in, n_out in zip((in_channels, *channels[:-1]), channels):
-        height = height + 2 * padding - kernel_size + 1
-        width = width + 2 * padding - kernel_size + 1
-        if height < 2 or width < 2:
-            raise ValueError(
-                f"input_shape={tuple(input_shape)} is too small for kernel_size={kernel_size}, "
-                f"padding={padding} and two 2x2 max-pools (a conv output is {height}x{width})")
-        height, width = height // 2, width // 2
+    for n_in, n_out in zip((input_shape[0], *channels[:-1]), channels):
         layers += [nn.Conv2d(n_in, n_out, kernel_size, padding=padding), nn.ReLU(), nn.MaxPool2d(2)]
-    flat = channels[-1] * height * width
+    flat = flat_channels * height * width
     layers += [nn.Flatten(), nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)]
     return nn.Sequential(*layers)
+
+
+def build_model(model: dict) -> nn.Sequential:
+    """The net a run's ``model`` section describes (``kind`` mlp | convnet), initialised from
+    its ``seed`` (PyTorch's default initialisation drawn from a generator seeded with it; the
+    global random state is left as it was)."""
+    with seeded(model["seed"]):
+        if model["kind"] == "mlp":
+            return mlp(model["in_features"], model["hidden"], model["out_features"], model["activation"],
+                       flatten=model.get("flatten", False))
+        if model["kind"] == "convnet":
+            return convnet(tuple(model["input_shape"]), model["out_features"], tuple(model["channels"]),
+                           model["kernel_size"], model["hidden"], model["padding"])
+    raise ValueError(f"model kind must be mlp or convnet, got {model['kind']!r}")
+
+
+def load_model(model: dict, checkpoint: str | Path) -> nn.Sequential:
+    """``build_model(model)`` with the weights of a training checkpoint (``init.pt``, ``final.pt``)."""
+    net = build_model(model)
+    net.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True)["model"])
+    return net

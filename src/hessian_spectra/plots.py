@@ -1,7 +1,9 @@
-"""Figures: one function per figure, one style, each saved as PDF and PNG.
+"""Plots: one function per kind of plot, one style, each figure saved as PDF and PNG.
 
-Functions take arrays (not file paths) and return the matplotlib figure; ``save_figure``
-writes it. Eigenvalues are plotted in descending order against their rank.
+Functions are named by what they draw and take arrays (not file paths); they return the
+matplotlib figure and ``save_figure`` writes it. Which paper figure uses which kind is
+the workflow's business (``figures``, ``workflow/rules``). Eigenvalues are plotted in
+descending order against their rank.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def _symlog(ax: plt.Axes, values: list[np.ndarray]) -> None:
     ax.set_yscale("symlog", linthresh=max(largest * 1e-6, 1e-12))
 
 
-def fig1_full_spectrum(init: np.ndarray, end: np.ndarray, title: str) -> plt.Figure:
+def full_spectrum(init: np.ndarray, end: np.ndarray, title: str) -> plt.Figure:
     """Fig. 1: all M eigenvalues at the initial point and at the end of training."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for ax, scale in zip(axes, ("linear", "symlog")):
@@ -62,7 +64,7 @@ def fig1_full_spectrum(init: np.ndarray, end: np.ndarray, title: str) -> plt.Fig
     return fig
 
 
-def fig1b_gauss_newton_split(stages: dict[str, dict[str, np.ndarray]], title: str) -> plt.Figure:
+def gauss_newton_split(stages: dict[str, dict[str, np.ndarray]], title: str) -> plt.Figure:
     """Fig. 1b: ordered eigenvalues of H, its Gauss-Newton part G and the residual R = H - G,
     one panel per stage (``{"initial point": {"hessian": ..., "gauss_newton": ..., "residual": ...}}``).
     The legend gives max |eig(R)| / max eig(H), the size of R next to H."""
@@ -82,7 +84,7 @@ def fig1b_gauss_newton_split(stages: dict[str, dict[str, np.ndarray]], title: st
     return fig
 
 
-def fig2_cluster_pca(explained: dict[int, np.ndarray], top: int, title: str) -> plt.Figure:
+def explained_variance(explained: dict[int, np.ndarray], top: int, title: str) -> plt.Figure:
     """Fig. 2: explained-variance ratio of the leading principal components, one curve per k,
     with a dotted vertical line at k - 1 (k cluster means span k - 1 directions)."""
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
@@ -98,8 +100,8 @@ def fig2_cluster_pca(explained: dict[int, np.ndarray], top: int, title: str) -> 
     return fig
 
 
-def fig3_cluster_spectra(spectra: dict[int, np.ndarray], thresholds: dict[int, float], top: int,
-                         title: str) -> plt.Figure:
+def top_eigenvalues_by_k(spectra: dict[int, np.ndarray], thresholds: dict[int, float], top: int,
+                        title: str) -> plt.Figure:
     """Fig. 3: the top ``top`` eigenvalues per k (log scale, positive ones), with each run's
     cutoff threshold as a dashed line and a dotted line at rank k."""
     fig, ax = plt.subplots(figsize=(6, 3.8))

@@ -1,26 +1,36 @@
-"""Seeds and determinism, set once from config for every library that draws random numbers."""
+"""Randomness and the torch run-time: seeds passed explicitly, deterministic kernels, devices.
+
+Every random draw of the project takes its seed from the config explicitly: data
+(scikit-learn's ``random_state``), model initialisation (``seeded``), SGD mini-batches
+(``train.batch_indices``) and Lanczos start vectors (a ``torch.Generator``). No function
+reseeds the global generators for its caller.
+"""
 
 from __future__ import annotations
 
-import random
+from contextlib import contextmanager
+from typing import Iterator
 
-import numpy as np
 import torch
 
 
-def seed_everything(seed: int, threads: int | None = None) -> None:
-    """Seed Python, NumPy and torch, and ask torch for deterministic kernels.
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run the block with torch's CPU generator seeded with ``seed`` (for code that draws from
+    the global generator, such as PyTorch's layer initialisation), then restore its state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
-    On CPU, fixed seed and thread count give bit-identical runs. On CUDA some kernels
-    have no deterministic version; ``warn_only`` keeps them running, so GPU results may
-    differ in the last bits between runs.
-    """
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+
+def configure_torch(threads: int) -> None:
+    """What a job that runs torch sets first: its thread count, and deterministic kernels.
+
+    On CPU, fixed seeds and thread count give bit-identical runs. On CUDA some kernels have
+    no deterministic version; ``warn_only`` keeps them running, so GPU results may differ
+    in the last bits between runs."""
+    torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    if threads:
-        torch.set_num_threads(threads)
 
 
 def resolve_device(name: str) -> torch.device:

@@ -1,15 +1,36 @@
-"""Tables: CSV for machines, Markdown and LaTeX for people."""
+"""Tables: CSV for machines, Markdown and LaTeX for people.
+
+The workflow's table steps (``write_table1``, ``write_run_table``) read each run's
+cached results: its spectrum file, its outlier counts (the counting step's JSON) and the
+last row of its training metrics; what defines the run comes from the config (``runs``).
+"""
 
 from __future__ import annotations
 
+import csv
 from importlib.resources import files
 
 import numpy as np
 import pandas as pd
 
-from .io import save_text
+from .io import load_npz, save_text
+from .spectrum import load_counts, negative_part
 
 COUNT_METHODS = ("gap", "ratio", "elbow", "cutoff")
+N_TOP = 3  # largest eigenvalues listed per run in the width and batch tables
+
+
+def load_results(runs: list[dict], spectra: list[str], counts: list[str], metrics: list[str]) -> list[dict]:
+    """Per run: ``run`` (its config sections), ``arrays`` and ``metadata`` of its spectrum
+    file, ``counts`` (outlier counts) and ``metrics`` (the last row of metrics.csv)."""
+    items = []
+    for run, spectrum_path, counts_path, metrics_path in zip(runs, spectra, counts, metrics, strict=True):
+        arrays, metadata = load_npz(spectrum_path)
+        with open(metrics_path) as handle:
+            last = list(csv.DictReader(handle))[-1]
+        items.append({"run": run, "arrays": arrays, "metadata": metadata, "counts": load_counts(counts_path),
+                      "metrics": last})
+    return items
 
 
 def paper_table1() -> pd.DataFrame:
@@ -18,15 +39,12 @@ def paper_table1() -> pd.DataFrame:
     return pd.read_csv(files("hessian_spectra").joinpath("paper_table1.csv"))
 
 
-def table1(spectra: list[dict]) -> pd.DataFrame:
-    """One row per run from the spectrum files' metadata and eigenvalues, beside the paper's.
-
-    ``spectra`` holds dicts with ``metadata`` (a spectrum file's metadata), ``hessian``
-    (its eigenvalues) and ``metrics`` (the run's last metrics row)."""
+def table1(results: list[dict]) -> pd.DataFrame:
+    """One row per Family A run (``load_results``), beside the paper's row."""
     rows = []
-    for item in spectra:
-        meta, values, metrics = item["metadata"], item["hessian"], item["metrics"]
-        run, counts = meta["run"], meta["outliers"]
+    for item in results:
+        meta, values, metrics = item["metadata"], item["arrays"]["hessian"], item["metrics"]
+        run, counts = item["run"], item["counts"]
         rows.append({
             "run": run["run"], "algorithm": run["train"]["algorithm"],
             "activation": run["model"]["activation"], "num_params": meta["num_params"],
@@ -80,3 +98,58 @@ def write_table(table: pd.DataFrame, readable: pd.DataFrame, stem: str, caption:
     }
     for suffix in formats:
         save_text(f"{stem}.{suffix}", writers[suffix]())
+
+
+def write_table1(results: list[dict], stem: str, caption: str) -> None:
+    table = table1(results)
+    write_table(table, table1_readable(table), stem, caption)
+
+
+def run_table(results: list[dict]) -> pd.DataFrame:
+    """Family B or C, per run (``load_results``): M, train/test loss and accuracy, the largest
+    eigenvalues, the number and fraction of negative eigenvalues (below the numerical zero;
+    exact method only), the most negative eigenvalue, and the outlier count by each method."""
+    rows = []
+    for item in results:
+        arrays, meta, counts, last = item["arrays"], item["metadata"], item["counts"], item["metrics"]
+        exact = meta["method"] == "exact"
+        negative = len(negative_part(arrays["hessian"])) if exact else None
+        rows.append({
+            "run": item["run"]["run"], "num_params": meta["num_params"], "method": meta["method"],
+            "steps": int(last["step"]),
+            **{key: float(last[key]) for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")},
+            **{f"lambda_{i + 1}": float(arrays["largest"][i]) for i in range(N_TOP)},
+            "n_negative": negative, "fraction_negative": None if negative is None else negative / meta["num_params"],
+            "most_negative": float(arrays["smallest"][0]),
+            **{m: counts[m] for m in COUNT_METHODS},
+            "cutoff_threshold": counts["threshold"], "window": counts["window"],
+        })
+    table = pd.DataFrame(rows)
+    table["n_negative"] = table["n_negative"].astype("Int64")
+    table["elbow"] = table["elbow"].astype("Int64")
+    return table
+
+
+def run_table_readable(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    for column in ("train_loss", "test_loss", *(f"lambda_{i + 1}" for i in range(N_TOP)), "most_negative"):
+        out[column] = out[column].map("{:.3g}".format)
+    for column in ("train_accuracy", "test_accuracy", "fraction_negative"):
+        out[column] = out[column].map(lambda v: "n/a" if pd.isna(v) else f"{v:.2%}")
+    return out.drop(columns=["window"])
+
+
+def write_run_table(results: list[dict], stem: str, caption: str) -> None:
+    table = run_table(results)
+    write_table(table, run_table_readable(table), stem, caption, formats=("csv", "md"))
+
+
+#: kind of table -> its writer (the workflow's table rules name one)
+WRITERS = {"table1": write_table1, "run_table": write_run_table}
+
+
+def write(table: str, results: list[dict], stem: str, caption: str) -> None:
+    """Write the table of kind ``table`` (``WRITERS``) from ``load_results`` output."""
+    if table not in WRITERS:
+        raise ValueError(f"table must be one of {', '.join(WRITERS)}, got {table!r}")
+    WRITERS[table](results, stem, caption)

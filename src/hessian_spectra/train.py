@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import Split
-from .io import save_text, save_torch
+from .data.split import Split
+from .io import atomic_path, save_text
 from .progress import progress
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,12 @@ def batch_indices(step: int, n: int, batch_size: int, seed: int) -> np.ndarray:
     epoch, position = divmod(step, per_epoch)
     order = np.random.default_rng([seed, epoch]).permutation(n)
     return order[position * batch_size : (position + 1) * batch_size]
+
+
+def save_torch(obj, path: str | Path) -> None:
+    """``torch.save`` to ``path`` atomically (a checkpoint is whole or absent)."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _checkpoints(run_dir: Path) -> list[Path]:

@@ -1,8 +1,8 @@
-# Family A: Gaussian clusters -> Fig. 1, Fig. 1b, Fig. 2, Fig. 3, Table 1.
-# data (per k, cov) -> train (per run) -> spectrum (per run and checkpoint) -> figures/tables
+# Family A, Gaussian clusters: Fig. 1, 1b, 2, 3 and Table 1.
+# data (per k, cov) -> train (per run) -> spectrum (per run and stage) -> counts -> figures, table
 
 
-FIG3_RUNS = [r for r in run_ids(config) if cluster_run(config, r)["group"] == CLUSTERS["fig3_group"]]
+FIG3_RUNS = [r for r, run in RUNS["clusters"].items() if run["group"] == CLUSTERS["fig3_group"]]
 CLUSTER_OUTPUTS = [
     *figure("fig1_full_spectrum"),
     *figure("fig1b_gauss_newton_split"),
@@ -14,14 +14,11 @@ CLUSTER_OUTPUTS = [
 
 rule cluster_data:
     output:
-        f"{RESULTS}/clusters/data/k{{k}}_cov{{cov}}.npz",
+        f"{RESULTS}/data/clusters_k{{k}}_cov{{cov}}.npz",
     params:
         data=lambda w: cluster_data(config, w.k, w.cov),
     log:
         f"{LOGS}/cluster_data/k{{k}}_cov{{cov}}.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
     conda:
         ENVIRONMENT
     script:
@@ -32,14 +29,11 @@ rule cluster_pca:
     input:
         data=[cluster_data_path(k, 1.0) for k in CLUSTERS["fig2_k"]],
     output:
-        f"{RESULTS}/clusters/pca_explained_variance.csv",
+        f"{RESULTS}/data/clusters_pca_explained_variance.csv",
     params:
         k=CLUSTERS["fig2_k"],
     log:
         f"{LOGS}/cluster_pca.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
     conda:
         ENVIRONMENT
     script:
@@ -48,101 +42,78 @@ rule cluster_pca:
 
 rule fig1_full_spectrum:
     input:
-        init=spectrum_path("clusters", FIG1_RUN, "init"),
-        final=spectrum_path("clusters", FIG1_RUN, "final"),
+        spectrum_path("clusters", FIG1_RUN, "init"),
+        spectrum_path("clusters", FIG1_RUN, "final"),
     output:
         figure("fig1_full_spectrum"),
     params:
+        plot="full_spectrum",
         title=f"Fig. 1: all eigenvalues of H, {run_title(FIG1_RUN)}",
-        dpi=config["plots"]["dpi"],
+        dpi=DPI,
     log:
         f"{LOGS}/fig1_full_spectrum.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
     conda:
         ENVIRONMENT
     script:
-        "../scripts/fig1_full_spectrum.py"
+        "../scripts/figure.py"
 
 
-rule fig1b_gauss_newton_split:
-    input:
-        init=spectrum_path("clusters", FIG1_RUN, "init"),
-        final=spectrum_path("clusters", FIG1_RUN, "final"),
+use rule fig1_full_spectrum as fig1b_gauss_newton_split with:
     output:
         figure("fig1b_gauss_newton_split"),
     params:
+        plot="gauss_newton_split",
         title=f"Fig. 1b: H = G + R, {run_title(FIG1_RUN)}",
-        dpi=config["plots"]["dpi"],
+        dpi=DPI,
     log:
         f"{LOGS}/fig1b_gauss_newton_split.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        ENVIRONMENT
-    script:
-        "../scripts/fig1b_gauss_newton_split.py"
 
 
-rule fig2_cluster_pca:
+use rule fig1_full_spectrum as fig2_cluster_pca with:
     input:
-        f"{RESULTS}/clusters/pca_explained_variance.csv",
+        rules.cluster_pca.output,
     output:
         figure("fig2_cluster_pca"),
     params:
+        plot="explained_variance",
         title=f"Fig. 2: PCA of the cluster data, cov 1 [{PROFILE}]",
         top=min(60, CLUSTERS["n_features"]),
-        dpi=config["plots"]["dpi"],
+        dpi=DPI,
     log:
         f"{LOGS}/fig2_cluster_pca.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        ENVIRONMENT
-    script:
-        "../scripts/fig2_cluster_pca.py"
 
 
-rule fig3_cluster_spectra:
+use rule fig1_full_spectrum as fig3_cluster_spectra with:
     input:
-        spectra=[spectrum_path("clusters", r) for r in FIG3_RUNS],
+        [spectrum_path("clusters", r) for r in FIG3_RUNS],
     output:
         figure("fig3_cluster_spectra"),
     params:
+        plot="top_eigenvalues_by_k",
+        k=[RUNS["clusters"][r]["data"]["k"] for r in FIG3_RUNS],
+        thresholds=[RUNS["clusters"][r]["outliers"]["threshold"] for r in FIG3_RUNS],
         title=f"Fig. 3: top eigenvalues of H, {CLUSTERS['fig3_group']} [{PROFILE}]",
         top=config["plots"]["fig3_top"],
-        dpi=config["plots"]["dpi"],
+        dpi=DPI,
     log:
         f"{LOGS}/fig3_cluster_spectra.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        ENVIRONMENT
-    script:
-        "../scripts/fig3_cluster_spectra.py"
 
 
 rule table1:
     input:
-        spectra=[spectrum_path("clusters", r) for r in run_ids(config)],
-        metrics=[metrics_path("clusters", r) for r in run_ids(config)],
+        **results_of("clusters"),
     output:
         table("table1", ".csv", ".md", ".tex"),
     params:
+        table="table1",
+        runs=run_sections("clusters", "data", "model", "train"),
         caption=(
             f"Table 1 [{PROFILE}]: outlier counts of the Hessian at the end of training, ours beside "
             "the paper's (arXiv v2, appendix A); * marks a count within 1 of nc; cutoff shows count @ threshold."
         ),
     log:
         f"{LOGS}/table1.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
     conda:
         ENVIRONMENT
     script:
-        "../scripts/table1.py"
+        "../scripts/table.py"

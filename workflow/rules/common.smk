@@ -1,15 +1,7 @@
-# Config validation (at parse time, before any job) and the paths every rule shares.
-from hessian_spectra.config import (
-    cluster_data,
-    cluster_run,
-    hessian_settings,
-    image_data,
-    image_run,
-    image_run_ids,
-    run_ids,
-    spectrum_edge,
-    validate_config,
-)
+# Config validation (at parse time, before any job), the runs of every family as data, and
+# the paths every rule shares. Parsing imports no torch.
+from hessian_spectra.config import FAMILIES, cluster_data, family_runs, image_data, validate_config
+from hessian_spectra.sizes import spectrum_memory_mb
 
 
 validate_config(config)
@@ -19,14 +11,18 @@ RESULTS = f"results/{PROFILE}"
 FIGURES = f"figures/{PROFILE}"
 TABLES = f"tables/{PROFILE}"
 LOGS = f"logs/{PROFILE}"
+RUNS = family_runs(config)  # family -> run id -> its sections (data, model, train, spectrum, outliers)
 CLUSTERS = config["clusters"]
 FIG1_RUN = CLUSTERS["fig1_run"]
-IMAGE_RUNS = image_run_ids(config)
-IMAGE_TABLES = {"width_scaling": "width", "batch_size": "batch"}  # table -> family of runs
-IMAGE_CAPTIONS = {"width_scaling": "Width scaling (Family B)", "batch_size": "Large vs small batch (Family C)"}
+DPI = config["plots"]["dpi"]
 GPUS = int(config["device"] == "cuda")  # a scheduling hint; "auto" may still find a GPU
-
-
+# How jobs execute: resources, not params, so that changing them reruns nothing.
+EXECUTION = {
+    "device": config["device"],
+    "hessian_engine": config["hessian"]["engine"],
+    "hessian_batch_size": config["hessian"]["batch_size"],
+    "hessian_chunk_size": config["hessian"]["chunk_size"],
+}
 ENVIRONMENT = "../../environment.yml"  # for --use-conda; the Makefile's .venv has the same pins
 
 
@@ -39,46 +35,49 @@ def table(name, *suffixes):
     return multiext(f"{TABLES}/{name}", *suffixes)
 
 
-# Runs of every family: results/<profile>/<family>/<run>/ (family: clusters | images)
-
-
-def run_spec(wildcards):
-    """The sections that define a run (config.cluster_run or config.image_run)."""
-    if wildcards.family == "clusters":
-        return cluster_run(config, wildcards.run)
-    return image_run(config, wildcards.run)
+def run_dir(family, run):
+    """results/<profile>/<family>/<run>/: checkpoints, metrics, spectra, outlier counts."""
+    return f"{RESULTS}/{family}/{run}"
 
 
 def cluster_data_path(k, cov):
-    return f"{RESULTS}/clusters/data/k{k}_cov{float(cov):g}.npz"
+    return f"{RESULTS}/data/clusters_k{k}_cov{float(cov):g}.npz"
 
 
-IMAGE_DATA = f"{RESULTS}/images/data.npz"
+IMAGE_DATA = f"{RESULTS}/data/images.npz"
 
 
-def run_data(wildcards):
-    if wildcards.family == "images":
+def data_path(family, run):
+    """The data set a run trains on: its cluster set, or the image set of Families B and C."""
+    if family != "clusters":
         return IMAGE_DATA
-    data = cluster_run(config, wildcards.run)["data"]
+    data = RUNS[family][run]["data"]
     return cluster_data_path(data["k"], data["cov"])
 
 
 def spectrum_path(family, run, stage="final"):
-    return f"{RESULTS}/{family}/{run}/spectrum_{stage}.npz"
+    return f"{run_dir(family, run)}/spectrum_{stage}.npz"
 
 
-def metrics_path(family, run):
-    return f"{RESULTS}/{family}/{run}/metrics.csv"
+def results_of(family, runs=None):
+    """The cached results a table of ``runs`` (default: all of the family) reads, and the
+    runs' defining sections (its params: the counting settings are in the counts files)."""
+    runs = list(RUNS[family]) if runs is None else runs
+    return {
+        "spectra": [spectrum_path(family, r) for r in runs],
+        "counts": [f"{run_dir(family, r)}/outliers.json" for r in runs],
+        "metrics": [f"{run_dir(family, r)}/metrics.csv" for r in runs],
+    }
 
 
-def image_spectra(family):
-    """The final spectra of one image family's runs ("width" or "batch")."""
-    return [spectrum_path("images", r) for r in IMAGE_RUNS[family]]
+def run_sections(family, *sections):
+    """The named sections of every run of ``family``, in run order."""
+    return [{key: run[key] for key in ("run", *sections)} for run in RUNS[family].values()]
 
 
 def run_title(run):
-    """How a run reads in a figure title, with the profile (so shrunk settings show)."""
-    r = cluster_run(config, run)
+    """How a Family A run reads in a figure title, with the profile (so shrunk settings show)."""
+    r = RUNS["clusters"][run]
     widths = [r["model"]["in_features"], *r["model"]["hidden"], r["data"]["k"]]
     return (f"{r['train']['algorithm'].upper()} {r['model']['activation']} "
             f"{'-'.join(map(str, widths))}, N={r['data']['n_train']}, cov {r['data']['cov']:g} [{PROFILE}]")

@@ -1,5 +1,7 @@
-# Families B and C on MNIST-format data (digits at the default profile):
-# data (one stratified subset) -> train (per run) -> spectrum (final) -> Fig. 4-8 and two tables.
+# Families B (width: Fig. 4, 5, 6) and C (batch size: Fig. 7, 8) on MNIST-format images
+# (digits at the default profile). They share the data set and the kinds of figure:
+# image data (one stratified subset) -> train (per run) -> spectrum (final) -> counts
+# -> figures and one table per family.
 
 
 SOURCE = config["images"]["source"]
@@ -8,13 +10,19 @@ DATA_NOTE = f"{SOURCE}, {config['images']['train_subset']} images [{PROFILE}]" +
 )
 WIDTH_LABELS = [f"n = {n}" for n in config["width"]["hidden"]]
 BATCH_LABELS = [f"batch {b}" for b in config["batch"]["batch_sizes"]]
-IMAGE_OUTPUTS = [
+TABLE_NOTE = (
+    "the Hessian at the end of training. "
+    "Negative counts need every eigenvalue (exact method); outlier counts as in Table 1."
+)
+WIDTH_OUTPUTS = [
     *figure("fig4_width_right_edge"),
     *figure("fig5_width_left_edge_count"),
     *figure("fig6_width_left_edge_fraction"),
+    *table("width_scaling", ".csv", ".md"),
+]
+BATCH_OUTPUTS = [
     *figure("fig7_batch_top_eigenvalues"),
     *figure("fig8_batch_negative_eigenvalues"),
-    *table("width_scaling", ".csv", ".md"),
     *table("batch_size", ".csv", ".md"),
 ]
 
@@ -28,7 +36,6 @@ rule image_data:
         f"{LOGS}/image_data.log",
     resources:
         mem_mb=4000,
-        runtime=10,
     conda:
         ENVIRONMENT
     script:
@@ -37,128 +44,110 @@ rule image_data:
 
 rule fig4_width_right_edge:
     input:
-        image_spectra("width"),
+        results_of("width")["spectra"],
     output:
         figure("fig4_width_right_edge"),
     params:
+        plot="top_eigenvalues",
         labels=WIDTH_LABELS,
         top=config["plots"]["fig4_top"],
         title=f"Fig. 4: largest eigenvalues by width, {DATA_NOTE}",
-        dpi=config["plots"]["dpi"],
+        dpi=DPI,
     log:
         f"{LOGS}/fig4_width_right_edge.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
     conda:
         ENVIRONMENT
     script:
-        "../scripts/top_figure.py"
+        "../scripts/figure.py"
 
 
 rule fig5_width_left_edge_count:
     input:
-        image_spectra("width"),
+        results_of("width")["spectra"],
     output:
         figure("fig5_width_left_edge_count"),
     params:
+        plot="negative_eigenvalues",
         labels=WIDTH_LABELS,
         by="count",
         title=f"Fig. 5: negative eigenvalues by count, {DATA_NOTE}",
-        dpi=config["plots"]["dpi"],
+        dpi=DPI,
     log:
         f"{LOGS}/fig5_width_left_edge_count.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
     conda:
         ENVIRONMENT
     script:
-        "../scripts/negative_figure.py"
+        "../scripts/figure.py"
 
 
-rule fig6_width_left_edge_fraction:
-    input:
-        image_spectra("width"),
+use rule fig5_width_left_edge_count as fig6_width_left_edge_fraction with:
     output:
         figure("fig6_width_left_edge_fraction"),
     params:
+        plot="negative_eigenvalues",
         labels=WIDTH_LABELS,
         by="fraction",
         title=f"Fig. 6: negative eigenvalues by fraction of M, {DATA_NOTE}",
-        dpi=config["plots"]["dpi"],
+        dpi=DPI,
     log:
         f"{LOGS}/fig6_width_left_edge_fraction.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        ENVIRONMENT
-    script:
-        "../scripts/negative_figure.py"
 
 
-rule fig7_batch_top_eigenvalues:
+use rule fig4_width_right_edge as fig7_batch_top_eigenvalues with:
     input:
-        image_spectra("batch"),
+        results_of("batch")["spectra"],
     output:
         figure("fig7_batch_top_eigenvalues"),
     params:
+        plot="top_eigenvalues",
         labels=BATCH_LABELS,
         top=config["plots"]["fig7_top"],
         title=f"Fig. 7: largest eigenvalues, small vs large batch, {DATA_NOTE}",
-        dpi=config["plots"]["dpi"],
+        dpi=DPI,
     log:
         f"{LOGS}/fig7_batch_top_eigenvalues.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        ENVIRONMENT
-    script:
-        "../scripts/top_figure.py"
 
 
-rule fig8_batch_negative_eigenvalues:
+use rule fig5_width_left_edge_count as fig8_batch_negative_eigenvalues with:
     input:
-        image_spectra("batch"),
+        results_of("batch")["spectra"],
     output:
         figure("fig8_batch_negative_eigenvalues"),
     params:
+        plot="negative_eigenvalues",
         labels=BATCH_LABELS,
         by="fraction",
         title=f"Fig. 8: negative eigenvalues, small vs large batch, {DATA_NOTE}",
-        dpi=config["plots"]["dpi"],
+        dpi=DPI,
     log:
         f"{LOGS}/fig8_batch_negative_eigenvalues.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        ENVIRONMENT
-    script:
-        "../scripts/negative_figure.py"
 
 
-rule image_table:
+rule width_scaling:
     input:
-        spectra=lambda w: image_spectra(IMAGE_TABLES[w.name]),
-        metrics=lambda w: [metrics_path("images", r) for r in IMAGE_RUNS[IMAGE_TABLES[w.name]]],
+        **results_of("width"),
     output:
-        multiext(f"{TABLES}/{{name}}", ".csv", ".md"),
-    wildcard_constraints:
-        name="|".join(IMAGE_TABLES),
+        table("width_scaling", ".csv", ".md"),
     params:
-        caption=lambda w: (
-            f"{IMAGE_CAPTIONS[w.name]}, {DATA_NOTE}: the Hessian at the end of training. "
-            "Negative counts need every eigenvalue (exact method); outlier counts as in Table 1."
-        ),
+        table="run_table",
+        runs=run_sections("width"),
+        caption=f"Width scaling (Family B), {DATA_NOTE}: {TABLE_NOTE}",
     log:
-        f"{LOGS}/{{name}}_table.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
+        f"{LOGS}/width_scaling_table.log",
     conda:
         ENVIRONMENT
     script:
-        "../scripts/image_table.py"
+        "../scripts/table.py"
+
+
+use rule width_scaling as batch_size with:
+    input:
+        **results_of("batch"),
+    output:
+        table("batch_size", ".csv", ".md"),
+    params:
+        table="run_table",
+        runs=run_sections("batch"),
+        caption=f"Large vs small batch (Family C), {DATA_NOTE}: {TABLE_NOTE}",
+    log:
+        f"{LOGS}/batch_size_table.log",

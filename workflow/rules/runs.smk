@@ -1,8 +1,11 @@
-# Steps every family shares: train one run, then the Hessian spectrum at a checkpoint.
+# Steps every family shares: train one run, the Hessian spectrum at a checkpoint, and the
+# outlier counts of the final spectrum. Each step's params are the run sections it depends
+# on, so a change reruns exactly what it affects: a step size retrains, a spectrum method
+# recomputes the spectra, an outlier threshold only recounts.
 
 
 wildcard_constraints:
-    family=r"clusters|images",
+    family="|".join(FAMILIES),
     run=r"[a-z0-9_]+",
     stage=r"init|final",
     k=r"\d+",
@@ -11,14 +14,13 @@ wildcard_constraints:
 
 rule train:
     input:
-        data=run_data,
+        data=lambda w: data_path(w.family, w.run),
     output:
         init=f"{RESULTS}/{{family}}/{{run}}/init.pt",
         final=f"{RESULTS}/{{family}}/{{run}}/final.pt",
         metrics=f"{RESULTS}/{{family}}/{{run}}/metrics.csv",
     params:
-        run=lambda w: {key: run_spec(w)[key] for key in ("run", "data", "model", "train")},
-        device=config["device"],
+        run=lambda w: {key: RUNS[w.family][w.run][key] for key in ("run", "data", "model", "train")},
     threads: 1
     log:
         f"{LOGS}/train/{{family}}_{{run}}.log",
@@ -28,36 +30,52 @@ rule train:
         mem_mb=2000,
         runtime=120,
         gpu=GPUS,
+        device=EXECUTION["device"],
     conda:
         ENVIRONMENT
     script:
-        "../scripts/train_run.py"
+        "../scripts/train.py"
 
 
 rule spectrum:
     input:
-        data=run_data,
+        data=lambda w: data_path(w.family, w.run),
         checkpoint=f"{RESULTS}/{{family}}/{{run}}/{{stage}}.pt",
     output:
         f"{RESULTS}/{{family}}/{{run}}/spectrum_{{stage}}.npz",
     params:
-        run=run_spec,
-        hessian=hessian_settings(config),
-        # Family A: every eigenvalue (Fig. 1), and H = G + R for the Fig. 1 run
-        decompose=lambda w: w.family == "clusters" and w.run == FIG1_RUN,
-        method=lambda w: "exact" if w.family == "clusters" else config["spectrum"]["method"],
-        edge=lambda w: None if w.family == "clusters" else spectrum_edge(config),
-        device=config["device"],
-    threads: config["threads"]
+        run=lambda w: w.run,
+        model=lambda w: RUNS[w.family][w.run]["model"],
+        spectrum=lambda w: RUNS[w.family][w.run]["spectrum"],
+    threads: 2
     log:
         f"{LOGS}/spectrum/{{family}}_{{run}}_{{stage}}.log",
     benchmark:
         f"{LOGS}/spectrum/{{family}}_{{run}}_{{stage}}.benchmark.tsv"
     resources:
-        mem_mb=lambda w: 1000 + int(config["hessian"]["memory_budget_gb"] * 1024),
+        mem_mb=lambda w: spectrum_memory_mb(RUNS[w.family][w.run]["spectrum"]),
         runtime=60,
         gpu=GPUS,
+        device=EXECUTION["device"],
+        hessian_engine=EXECUTION["hessian_engine"],
+        hessian_batch_size=EXECUTION["hessian_batch_size"],
+        hessian_chunk_size=EXECUTION["hessian_chunk_size"],
     conda:
         ENVIRONMENT
     script:
         "../scripts/spectrum.py"
+
+
+rule count_outliers:
+    input:
+        spectrum_path("{family}", "{run}"),
+    output:
+        f"{RESULTS}/{{family}}/{{run}}/outliers.json",
+    params:
+        outliers=lambda w: RUNS[w.family][w.run]["outliers"],
+    log:
+        f"{LOGS}/count_outliers/{{family}}_{{run}}.log",
+    conda:
+        ENVIRONMENT
+    script:
+        "../scripts/count_outliers.py"

@@ -1,6 +1,6 @@
-"""Snakemake step: make one cluster data set."""
-from hessian_spectra.clusters import make_data
+"""Snakemake step: one Gaussian-cluster data set."""
+from hessian_spectra.data.clusters import make_cluster_data
 from hessian_spectra.jobs import job
 
-with job(snakemake, snakemake.config["seed"]):
-    make_data(snakemake.params.data, snakemake.output[0])
+with job(snakemake):
+    make_cluster_data(snakemake.params.data, snakemake.output[0])

@@ -1,34 +1,14 @@
-"""Data sets: the Gaussian clusters of Family A (Sagun et al., section 3.1 and appendix A)."""
+"""The Gaussian clusters of Family A (Sagun et al., section 3.1 and appendix A): making a
+data set, saving it, and the PCA of Fig. 2."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-import torch
 
-
-@dataclass(frozen=True)
-class Split:
-    """A classification data set: float32 inputs (N, ...) and int64 class labels (N,)."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    n_classes: int
-
-    def tensors(self, part: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = (self.x_train, self.y_train) if part == "train" else (self.x_test, self.y_test)
-        return torch.from_numpy(x), torch.from_numpy(y)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"x_train": self.x_train, "y_train": self.y_train,
-                "x_test": self.x_test, "y_test": self.y_test}
-
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], n_classes: int) -> "Split":
-        return cls(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], n_classes)
+from ..io import save_text
+from .split import Split, load_split, save_split
 
 
 def gaussian_clusters(*, k: int, cov: float, n_train: int, n_test: int, n_features: int,
@@ -49,3 +29,19 @@ def gaussian_clusters(*, k: int, cov: float, n_train: int, n_test: int, n_featur
     x_train, x_test, y_train, y_test = train_test_split(
         x, y.astype(np.int64), train_size=n_train, test_size=n_test, stratify=y, random_state=seed)
     return Split(x_train, y_train, x_test, y_test, n_classes=k)
+
+
+def make_cluster_data(data: dict, out: str | Path) -> None:
+    """The clusters a run's ``data`` section describes, as a data file (``split``)."""
+    save_split(gaussian_clusters(**data), out, metadata=data)
+
+
+def pca_explained_variance(data_paths: dict[int, str | Path], out: str | Path) -> None:
+    """Explained-variance ratio of every principal component of the training inputs per k, as CSV."""
+    from sklearn.decomposition import PCA  # slow import, only this step needs it
+
+    lines = ["k,component,explained_variance_ratio"]
+    for k, path in sorted(data_paths.items()):
+        ratios = PCA().fit(load_split(path).x_train).explained_variance_ratio_
+        lines += [f"{k},{i + 1},{r:.10g}" for i, r in enumerate(ratios)]
+    save_text(out, "\n".join(lines) + "\n")

@@ -15,17 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Split
+from .split import Split, save_split
 
 #: variant -> (torchvision class name, pixel mean, pixel std of the training images in [0, 1])
 VARIANTS: dict[str, tuple[str, float, float]] = {
     "mnist": ("MNIST", 0.1307, 0.3081),
     "fashion_mnist": ("FashionMNIST", 0.2860, 0.3530),
 }
-
-#: source -> (channels, height, width) of its images
-INPUT_SHAPES: dict[str, tuple[int, int, int]] = {"digits": (1, 8, 8), "mnist": (1, 28, 28),
-                                                 "fashion_mnist": (1, 28, 28)}
 
 #: The four IDX files torchvision reads from ``<root>/<ClassName>/raw/`` (each may be
 #: present gzipped instead, with a ``.gz`` suffix).
@@ -220,15 +216,13 @@ def load_source(data: dict) -> Split:
     return load_mnist(data["data_dir"], variant=data["source"], download=data["download"])
 
 
-def make_data(data: dict, out) -> None:
+def make_image_data(data: dict, out) -> None:
     """The Family B/C data set as .npz: the stratified training subset (its indices into the
     source's training set saved as ``train_indices``, so anyone can rebuild it) and the
     whole test set."""
-    from .runs import save_data  # noqa: PLC0415 (runs imports torch-heavy modules)
-
     full = load_source(data)
     if data["train_subset"] > len(full.y_train):
         raise ValueError(f"config field 'images.train_subset': {data['train_subset']} exceeds the "
                          f"{len(full.y_train)} training images of {data['source']}")
     indices = stratified_subset(full.y_train, data["train_subset"], data["seed"])
-    save_data(subset(full, indices), out, metadata=data, train_indices=indices)
+    save_split(subset(full, indices), out, metadata=data, train_indices=indices)

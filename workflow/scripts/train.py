@@ -3,7 +3,9 @@ from pathlib import Path
 
 from hessian_spectra.jobs import job
 from hessian_spectra.runs import train_run
+from hessian_spectra.seeding import configure_torch
 
-with job(snakemake, snakemake.config["seed"]):
+with job(snakemake):
+    configure_torch(snakemake.threads)
     train_run(snakemake.params.run, snakemake.input.data, Path(snakemake.output.final).parent,
-              device=snakemake.params.device)
+              device=snakemake.resources.device)

@@ -1,5 +1,5 @@
-"""Image data (MNIST / Fashion-MNIST from real IDX files, scikit-learn digits), the
-stratified training subset, and the image models (convnet, MLP with Flatten)."""
+"""Image data (MNIST / Fashion-MNIST from real IDX files, scikit-learn digits) and the
+stratified training subset (``data.images``)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ import struct
 
 import numpy as np
 import pytest
-import torch
-import yaml
 
-from cases import DTYPE, ROOT, reference_hessian
-from hessian_spectra.data import Split
-from hessian_spectra.hessian import exact_hessian, mlp_layers
-from hessian_spectra.images import (MNIST_FILES, ImageDataNotFoundError, load_digits_images, load_mnist,
-                                    normalise, stratified_subset, subset)
-from hessian_spectra.models import convnet, mlp
+from hessian_spectra.data.images import (MNIST_FILES, ImageDataNotFoundError, load_digits_images, load_mnist,
+                                         make_image_data, normalise, stratified_subset, subset)
+from hessian_spectra.data.split import Split, load_split
 
 # --- tiny data sets in the real IDX format ------------------------------------------
 
@@ -280,51 +275,21 @@ def test_subset_keeps_only_the_chosen_training_examples_and_the_whole_test_part(
         subset(split, np.array([1, 1]))
 
 
-# --- models -----------------------------------------------------------------------------
-
-def _count(model) -> int:
-    return sum(p.numel() for p in model.parameters())
+DIGITS = {"source": "digits", "data_dir": "unused", "download": False, "digits_test_size": 0.4,
+          "train_subset": 50, "seed": 0}
 
 
-def test_convnet_for_28x28_has_31770_parameters_and_outputs_logits():
-    model = convnet((1, 28, 28))
-    # conv 1->10 5x5: 250+10; conv 10->20 5x5: 5000+20; FC 320->80: 25600+80; 80->10: 800+10
-    assert _count(model) == 260 + 5020 + 25680 + 810 == 31770
-    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+def test_make_image_data_saves_the_subset_its_indices_and_the_whole_test_part(tmp_path):
+    make_image_data(DIGITS, tmp_path / "images.npz")
+    saved = load_split(tmp_path / "images.npz")
+    full = load_digits_images(test_size=0.4, seed=0)
+    indices = np.load(tmp_path / "images.npz")["train_indices"]
+    assert np.array_equal(indices, stratified_subset(full.y_train, 50, 0))
+    assert np.array_equal(saved.x_train, full.x_train[indices]) and np.array_equal(saved.y_test, full.y_test)
+    assert saved.n_classes == 10
 
 
-def test_default_profile_digits_convnet_has_3658_parameters_and_outputs_logits():
-    settings = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())["batch"]["convnet"]
-    model = convnet((1, 8, 8), channels=tuple(settings["channels"]), kernel_size=settings["kernel_size"],
-                    hidden=settings["hidden"], padding=settings["padding"])
-    # conv 1->8 3x3: 72+8; conv 8->16 3x3: 1152+16; FC 16*2*2=64->32: 2048+32; 32->10: 320+10
-    assert _count(model) == 80 + 1168 + 2080 + 330 == 3658
-    assert model(torch.zeros(4, 1, 8, 8)).shape == (4, 10)
-
-
-def test_convnet_rejects_an_input_too_small_for_its_pools():
-    with pytest.raises(ValueError, match="too small"):
-        convnet((1, 8, 8), kernel_size=5)
-
-
-def test_mlp_with_flatten_takes_images_and_matches_the_flat_mlp():
-    torch.manual_seed(0)
-    flat = mlp(64, [7], 10)
-    torch.manual_seed(0)
-    images = mlp(64, [7], 10, flatten=True)
-    x = torch.randn(5, 1, 8, 8)
-    assert images(x).shape == (5, 10)
-    assert torch.equal(images(x), flat(x.reshape(5, 64)))
-    assert isinstance(flat[0], torch.nn.Linear)  # no Flatten unless asked
-    assert mlp_layers(images) is not None and len(mlp_layers(images)) == 2
-
-
-def test_exact_hessian_of_a_tiny_image_mlp_and_convnet_match_torch_func():
-    torch.manual_seed(0)
-    x, y = torch.randn(6, 1, 8, 8, dtype=DTYPE), torch.randint(0, 10, (6,))
-    for model in (mlp(64, [3], 10, flatten=True),
-                  convnet((1, 8, 8), channels=(2, 2), kernel_size=3, padding=1, hidden=4)):
-        model = model.to(DTYPE)
-        ours = exact_hessian(model, x, y, batch_size=4)
-        reference = reference_hessian(model, x, y)
-        assert ((ours - reference).abs().max() / reference.abs().max()).item() < 1e-10
+def test_make_image_data_rejects_a_subset_larger_than_the_source(tmp_path):
+    with pytest.raises(ValueError, match="images.train_subset"):
+        make_image_data({**DIGITS, "train_subset": 5000}, tmp_path / "images.npz")
+    assert not (tmp_path / "images.npz").exists()

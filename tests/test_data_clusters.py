@@ -1,11 +1,12 @@
-"""Gaussian cluster data: standardisation, split and seeding."""
+"""Gaussian cluster data (``data.clusters``): standardisation, split, seeding, file and PCA."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from hessian_spectra.data import gaussian_clusters
+from hessian_spectra.data.clusters import gaussian_clusters, make_cluster_data, pca_explained_variance
+from hessian_spectra.data.split import load_split
 
 SETTINGS = dict(k=5, cov=1.0, n_train=60, n_test=40, n_features=7, seed=3)
 
@@ -42,3 +43,21 @@ def test_cov_spreads_the_clusters():
 def test_fewer_than_two_clusters_is_rejected():
     with pytest.raises(ValueError, match="k=1"):
         gaussian_clusters(**{**SETTINGS, "k": 1})
+
+
+def test_make_cluster_data_writes_the_split_of_its_settings(tmp_path):
+    make_cluster_data(SETTINGS, tmp_path / "c.npz")
+    saved, expected = load_split(tmp_path / "c.npz"), gaussian_clusters(**SETTINGS)
+    assert np.array_equal(saved.x_train, expected.x_train) and saved.n_classes == 5
+
+
+def test_pca_explained_variance_against_numpy_svd(tmp_path):
+    """The ratios are the squared singular values of the centred training inputs, normalised."""
+    make_cluster_data(SETTINGS, tmp_path / "c.npz")
+    pca_explained_variance({5: tmp_path / "c.npz"}, tmp_path / "pca.csv")
+    rows = (tmp_path / "pca.csv").read_text().splitlines()
+    assert rows[0] == "k,component,explained_variance_ratio" and len(rows) == 1 + 7
+    x = load_split(tmp_path / "c.npz").x_train.astype(np.float64)
+    singular = np.linalg.svd(x - x.mean(0), compute_uv=False)
+    expected = singular**2 / np.sum(singular**2)
+    assert np.allclose([float(r.split(",")[2]) for r in rows[1:]], expected, rtol=1e-6)

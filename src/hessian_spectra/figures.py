@@ -1,0 +1,73 @@
+"""The workflow's plotting step: cached result files in, one figure (PDF and PNG) out.
+
+Each entry of ``PLOTS`` reads the files of one kind of figure and draws it with
+``plots``; the figure rules differ only in their inputs, this name and its options
+(``workflow/scripts/figure.py`` calls ``draw``).
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Callable
+
+import numpy as np
+
+from . import plots
+from .io import load_npz
+
+STAGES = ("initial point", "end of training")
+
+
+def _arrays(paths: list[str]) -> list[dict[str, np.ndarray]]:
+    return [load_npz(path)[0] for path in paths]
+
+
+def full_spectrum(paths: list[str], *, title: str) -> plots.plt.Figure:
+    """Fig. 1: ``paths`` = the spectra at the initial point and at the end of training."""
+    init, final = (arrays["hessian"] for arrays in _arrays(paths))
+    return plots.full_spectrum(init, final, title)
+
+
+def gauss_newton_split(paths: list[str], *, title: str) -> plots.plt.Figure:
+    """Fig. 1b: ``paths`` = the decomposed spectra at the initial point and at the end."""
+    return plots.gauss_newton_split(dict(zip(STAGES, _arrays(paths))), title)
+
+
+def explained_variance(paths: list[str], *, top: int, title: str) -> plots.plt.Figure:
+    """Fig. 2: ``paths`` = the one PCA table (k, component, explained_variance_ratio)."""
+    explained: dict[int, list[float]] = {}
+    with open(paths[0]) as handle:
+        for row in csv.DictReader(handle):
+            explained.setdefault(int(row["k"]), []).append(float(row["explained_variance_ratio"]))
+    return plots.explained_variance({k: np.array(v) for k, v in explained.items()}, top, title)
+
+
+def top_eigenvalues_by_k(paths: list[str], *, k: list[int], thresholds: list[float], top: int,
+                         title: str) -> plots.plt.Figure:
+    """Fig. 3: one spectrum per number of classes ``k``, with the cutoff method's thresholds."""
+    values = {n: arrays["hessian"] for n, arrays in zip(k, _arrays(paths))}
+    return plots.top_eigenvalues_by_k(values, dict(zip(k, thresholds)), top, title)
+
+
+def top_eigenvalues(paths: list[str], *, labels: list[str], top: int, title: str) -> plots.plt.Figure:
+    """Fig. 4 and 7: the largest eigenvalues of each run, labelled."""
+    return plots.top_eigenvalues({label: a["largest"] for label, a in zip(labels, _arrays(paths))}, top, title)
+
+
+def negative_eigenvalues(paths: list[str], *, labels: list[str], by: str, title: str) -> plots.plt.Figure:
+    """Fig. 5, 6 and 8: the negative eigenvalues of each run by count or by fraction of M."""
+    loaded = [load_npz(path) for path in paths]
+    values = {label: (arrays["smallest"], meta["num_params"]) for label, (arrays, meta) in zip(labels, loaded)}
+    return plots.negative_eigenvalues(values, by, title)
+
+
+PLOTS: dict[str, Callable[..., plots.plt.Figure]] = {
+    plot.__name__: plot for plot in (full_spectrum, gauss_newton_split, explained_variance,
+                                      top_eigenvalues_by_k, top_eigenvalues, negative_eigenvalues)}
+
+
+def draw(plot: str, paths: list[str], out_pdf: str, *, dpi: int, **options) -> None:
+    """Draw the figure of kind ``plot`` from ``paths`` and save it as ``out_pdf`` and PNG."""
+    if plot not in PLOTS:
+        raise ValueError(f"plot must be one of {', '.join(PLOTS)}, got {plot!r}")
+    plots.save_figure(PLOTS[plot](list(paths), **options), out_pdf, dpi)

@@ -1,0 +1,65 @@
+"""Sizes the workflow needs before any job runs: a model's parameter count M from its
+config section, and the memory of dense M x M float64 matrices. Pure arithmetic (no
+torch), so the Snakefile can size each Hessian job's memory and choose its spectrum
+method at parse time; ``models`` builds the nets from the same shape arithmetic, and a
+test checks the count against the built nets."""
+
+from __future__ import annotations
+
+FLOAT64_BYTES = 8
+POOL = 2  # the Family C convnet: 2x2 max-pools after each conv
+
+
+def conv_stack_shape(input_shape, channels, kernel_size: int, padding: int) -> tuple[int, int, int]:
+    """(channels, height, width) after the convnet's conv -> ReLU -> 2x2 max-pool stages.
+
+    Raises ValueError when a conv output is smaller than the pool."""
+    _, height, width = input_shape
+    for _ in channels:
+        height = height + 2 * padding - kernel_size + 1
+        width = width + 2 * padding - kernel_size + 1
+        if height < POOL or width < POOL:
+            raise ValueError(
+                f"input_shape={tuple(input_shape)} is too small for kernel_size={kernel_size}, "
+                f"padding={padding} and two 2x2 max-pools (a conv output is {height}x{width})")
+        height, width = height // POOL, width // POOL
+    return channels[-1], height, width
+
+
+def _linear(n_in: int, n_out: int) -> int:
+    return n_in * n_out + n_out
+
+
+def parameter_count(model: dict) -> int:
+    """M of the net a run's ``model`` section describes (``kind`` mlp | convnet, with biases)."""
+    if model["kind"] == "mlp":
+        widths = [model["in_features"], *model["hidden"], model["out_features"]]
+        return sum(_linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+    if model["kind"] == "convnet":
+        k, channels = model["kernel_size"], model["channels"]
+        convs = sum(_linear(c_in * k * k, c_out)
+                    for c_in, c_out in zip((model["input_shape"][0], *channels[:-1]), channels))
+        c, h, w = conv_stack_shape(model["input_shape"], channels, k, model["padding"])
+        return convs + _linear(c * h * w, model["hidden"]) + _linear(model["hidden"], model["out_features"])
+    raise ValueError(f"model kind must be mlp or convnet, got {model['kind']!r}")
+
+
+def dense_matrices_bytes(num_params: int, n_matrices: int = 1) -> int:
+    """Peak bytes to hold ``n_matrices`` dense float64 M x M matrices, plus the workspace of
+    one more (eigvalsh and the residual R = H - G need a copy)."""
+    return (n_matrices + 1) * num_params * num_params * FLOAT64_BYTES
+
+
+JOB_BASE_MB = 1000  # torch, the data and the model: a Hessian job's memory beyond its matrices
+LANCZOS_BASIS_BYTES = 2 * 2**30  # the Lanczos basis's memory (``lanczos.edge_eigenvalues``'s default cap)
+
+
+def spectrum_memory_mb(spectrum: dict) -> int:
+    """The memory (MB) a spectrum job asks for, from its run's ``spectrum`` section: the
+    dense matrices with workspace (exact method; three with the G/R split) or the Lanczos
+    basis, plus ``JOB_BASE_MB``."""
+    if spectrum["method"] == "exact":
+        need = dense_matrices_bytes(spectrum["num_params"], 3 if spectrum["decompose"] else 1)
+    else:
+        need = LANCZOS_BASIS_BYTES
+    return JOB_BASE_MB + -(-need // 2**20)

@@ -1,0 +1,60 @@
+"""The plotting step (``figures``) and the plots under it (``plots``): every kind of figure
+draws from cached files of the workflow's formats, twice to the same bytes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hessian_spectra.figures import PLOTS, draw
+from hessian_spectra.io import save_npz
+from hessian_spectra.plots import negative_eigenvalues
+
+RNG = np.random.default_rng(0)
+
+
+def _spectrum(path, num_params: int = 50) -> str:
+    values = np.sort(np.concatenate([RNG.uniform(1, 2, 3), RNG.normal(0, 1e-3, num_params - 3)]))
+    save_npz(path, metadata={"num_params": num_params, "method": "exact"}, hessian=values,
+             gauss_newton=np.abs(values), residual=values - np.abs(values), largest=values[::-1].copy(),
+             smallest=values.copy())
+    return str(path)
+
+
+def _pca(path) -> str:
+    rows = ["k,component,explained_variance_ratio"] + [f"{k},{i + 1},{0.5 ** (i + 1)}" for k in (2, 5) for i in range(6)]
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+CASES = {
+    "full_spectrum": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz")], {}),
+    "gauss_newton_split": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz")], {}),
+    "explained_variance": lambda d: ([_pca(d / "pca.csv")], {"top": 4}),
+    "top_eigenvalues_by_k": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz")],
+                                       {"k": [2, 5], "thresholds": [0.1, 0.2], "top": 10}),
+    "top_eigenvalues": lambda d: ([_spectrum(d / "a.npz")], {"labels": ["n = 3"], "top": 10}),
+    "negative_eigenvalues": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz", 80)],
+                                       {"labels": ["a", "b"], "by": "fraction"}),
+}
+
+
+def test_every_kind_of_plot_has_a_case():
+    assert set(CASES) == set(PLOTS)
+
+
+@pytest.mark.parametrize("plot", sorted(CASES))
+def test_each_kind_draws_pdf_and_png_reproducibly(tmp_path, plot):
+    paths, options = CASES[plot](tmp_path)
+    for name in ("one", "two"):
+        draw(plot, paths, str(tmp_path / f"{name}.pdf"), dpi=40, title=f"{plot} test", **options)
+    for suffix in ("pdf", "png"):
+        first, second = ((tmp_path / f"{name}.{suffix}").read_bytes() for name in ("one", "two"))
+        assert len(first) > 1000 and first == second
+
+
+def test_unknown_plot_and_unknown_axis_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="plot must be one of"):
+        draw("pie", [], str(tmp_path / "x.pdf"), dpi=40)
+    with pytest.raises(ValueError, match="by must be"):
+        negative_eigenvalues({"a": (np.array([-1.0, 1.0]), 2)}, "rank", "t")

@@ -1,0 +1,61 @@
+"""The table step (``tables``): results of the runs' files in, CSV/Markdown/LaTeX out."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hessian_spectra.io import save_npz
+from hessian_spectra.spectrum import count_outliers
+from hessian_spectra.tables import load_results, paper_table1, write
+
+METRICS = "step,train_loss,train_accuracy,grad_norm,test_loss,test_accuracy\n0,2.3,0.1,1.0,2.3,0.1\n40,0.01,1.0,1e-4,0.02,0.99\n"
+
+
+def _run(tmp_path, name: str, k: int, values: np.ndarray, threshold: float = 0.5) -> tuple[dict, list[str]]:
+    folder = tmp_path / name
+    folder.mkdir()
+    save_npz(folder / "s.npz", metadata={"num_params": len(values), "method": "exact", "run": name},
+             hessian=np.sort(values), largest=np.sort(values)[::-1].copy(), smallest=np.sort(values))
+    counts = count_outliers(values, window=20, threshold=threshold).as_dict()
+    (folder / "c.json").write_text(json.dumps(counts))
+    (folder / "m.csv").write_text(METRICS)
+    run = {"run": name, "data": {"k": k, "cov": 1.0}, "model": {"activation": "relu"}, "train": {"algorithm": "gd"}}
+    return run, [str(folder / f) for f in ("s.npz", "c.json", "m.csv")]
+
+
+def _results(tmp_path, ks=(2, 5)) -> list[dict]:
+    rng = np.random.default_rng(0)
+    runs, files = zip(*(_run(tmp_path, f"gd_relu_cov1_k{k}", k, np.concatenate(
+        [rng.uniform(1, 2, k), rng.uniform(-1e-3, 1e-3, 40)])) for k in ks))
+    return load_results(list(runs), *(list(column) for column in zip(*files)))
+
+
+def test_table1_puts_our_counts_and_mean_beside_the_papers_row(tmp_path):
+    write("table1", _results(tmp_path), str(tmp_path / "table1"), "caption")
+    table = pd.read_csv(tmp_path / "table1.csv")
+    assert table["gap"].tolist() == [2, 5] and table["cutoff"].tolist() == [2, 5]
+    assert table["steps"].tolist() == [40, 40] and table["train_loss"].tolist() == [0.01, 0.01]
+    paper = paper_table1().query("algorithm == 'gd' and activation == 'relu' and cov == 1 and k == 5")
+    assert table["paper_eig_mean"].iloc[1] == pytest.approx(paper["eig_mean"].iloc[0])
+    markdown = (tmp_path / "table1.md").read_text()
+    assert markdown.startswith("caption\n") and "5*" in markdown and "@ 0.5" in markdown
+    assert (tmp_path / "table1.tex").read_text().count(r"\begin{tabular}") == 1
+
+
+def test_run_table_counts_negative_eigenvalues_above_round_off(tmp_path):
+    results = _results(tmp_path, ks=(3,))
+    expected_negative = int(np.sum(results[0]["arrays"]["hessian"] < -1e-9))  # numerical zero: ~1e-14
+    write("run_table", results, str(tmp_path / "runs"), "caption")
+    table = pd.read_csv(tmp_path / "runs.csv")
+    assert table["n_negative"].iloc[0] == expected_negative > 0
+    assert table["fraction_negative"].iloc[0] == pytest.approx(expected_negative / 43)
+    assert not (tmp_path / "runs.tex").exists()
+
+
+def test_unknown_table_kind_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="table must be one of table1, run_table"):
+        write("table2", [], str(tmp_path / "t"), "caption")

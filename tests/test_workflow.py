@@ -1,6 +1,6 @@
-"""End to end: the ci profile builds every Family A output through Snakemake in a
-temporary directory; reruns do nothing; two runs give the same table; bad configs fail
-before any job starts."""
+"""End to end: the ci profile builds every output through Snakemake in a temporary
+directory; reruns do nothing; a changed setting reruns exactly the jobs that depend on it;
+two builds give the same tables; bad configs fail before any job starts."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 
 def _project(tmp: Path) -> Path:
     """A copy of the workflow (the package itself is installed) in ``tmp``."""
-    for item in ("Snakefile", "workflow", "config", "environment.yml"):
+    for item in ("Snakefile", "workflow", "config", "profiles", "environment.yml"):
         source = ROOT / item
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp / item)
     return tmp
@@ -42,9 +42,9 @@ def _snakemake(project: Path, *args: str, configfile: str = "config/ci.yaml") ->
                           cwd=project, capture_output=True, text=True, timeout=1200)
 
 
-def _jobs_to_run(project: Path, configfile: str, *targets: str) -> dict[str, int]:
-    """Rule -> job count of a dry run (of ``targets``, else the default target)."""
-    result = _snakemake(project, *targets, "--dry-run", "--quiet", "rules", configfile=configfile)
+def _jobs_to_run(project: Path, configfile: str, *args: str) -> dict[str, int]:
+    """Rule -> job count of a dry run with ``args`` (targets or options; default: the default target)."""
+    result = _snakemake(project, *args, "--dry-run", "--quiet", "rules", configfile=configfile)
     assert result.returncode == 0, result.stderr
     counts, in_table = {}, False
     for line in (result.stdout + result.stderr).splitlines():
@@ -71,7 +71,7 @@ def test_ci_profile_builds_every_output(built):
     assert len(table) == 1 + 6  # header + the ci profile's six runs
     assert "paper_gap" in table[0]
     assert len((built / "tables/ci/width_scaling.csv").read_text().splitlines()) == 1 + 2
-    indices = np.load(built / "results/ci/images/data.npz")["train_indices"]
+    indices = np.load(built / "results/ci/data/images.npz")["train_indices"]
     assert len(indices) == 300 and len(set(indices.tolist())) == 300  # the saved subset
 
 
@@ -81,27 +81,54 @@ def test_second_invocation_has_nothing_to_do(built):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def test_changing_a_plot_parameter_reruns_only_that_plot(built):
-    config = yaml.safe_load((built / "config/ci.yaml").read_text())
-    config["plots"]["fig3_top"] = 25
+def _edit(config: dict, path: str, value) -> dict:
+    *parents, last = path.split(".")
+    node = config
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[int(last) if isinstance(node, list) else last] = value
+    return config
+
+
+FIGS_WIDTH = {"fig4_width_right_edge": 1, "fig5_width_left_edge_count": 1, "fig6_width_left_edge_fraction": 1}
+FIGS_BATCH = {"fig7_batch_top_eigenvalues": 1, "fig8_batch_negative_eigenvalues": 1}
+#: (config field, new value, the jobs a dry run must then schedule: rule -> count)
+EDITS = [
+    # what does not change a result reruns nothing
+    ("hessian.engine", "generic", {}),
+    ("hessian.batch_size", 7, {}),
+    ("hessian.chunk_size", 3, {}),
+    ("device", "cpu", {}),
+    ("hessian.memory_budget_gb", 3, {}),  # the same methods as 2 GiB
+    # a plot setting redraws one figure
+    ("plots.fig3_top", 25, {"fig3_cluster_spectra": 1}),
+    # an outlier threshold recounts, never a Hessian: gd_tanh_cov1 is one run, in neither Fig. 1 nor 3
+    ("clusters.groups.0.threshold", 0.5, {"count_outliers": 1, "table1": 1}),
+    ("spectrum.threshold", 0.5, {"count_outliers": 4, "width_scaling": 1, "batch_size": 1}),
+    ("clusters.outlier_window", 20, {"count_outliers": 6, "table1": 1}),
+    # Fig. 3's group also draws its thresholds
+    ("clusters.groups.2.threshold", 0.5, {"count_outliers": 2, "table1": 1, "fig3_cluster_spectra": 1}),
+    # the spectrum method recomputes the image families' spectra, not their training
+    ("spectrum.method", "lanczos", {"spectrum": 4, "count_outliers": 4, **FIGS_WIDTH, **FIGS_BATCH,
+                                    "width_scaling": 1, "batch_size": 1}),
+    # a step size retrains one family
+    ("batch.lr", 0.01, {"train": 2, "spectrum": 2, "count_outliers": 2, **FIGS_BATCH, "batch_size": 1}),
+    # the data changes every run that trains on it
+    ("images.train_subset", 200, {"image_data": 1, "train": 4, "spectrum": 4, "count_outliers": 4,
+                                  **FIGS_WIDTH, **FIGS_BATCH, "width_scaling": 1, "batch_size": 1}),
+]
+
+
+@pytest.mark.parametrize("path, value, expected", EDITS, ids=[f"{e[0]}={e[1]}" for e in EDITS])
+def test_a_changed_setting_reruns_exactly_what_depends_on_it(built, path, value, expected):
+    config = _edit(yaml.safe_load((built / "config/ci.yaml").read_text()), path, value)
     (built / "config/changed.yaml").write_text(yaml.safe_dump(config))
-    assert _jobs_to_run(built, "config/changed.yaml") == {"fig3_cluster_spectra": 1, "all": 1}
+    assert _jobs_to_run(built, "config/changed.yaml") == ({**expected, "all": 1} if expected else {})
 
 
-def test_changing_a_cutoff_recounts_without_retraining(built):
-    config = yaml.safe_load((built / "config/ci.yaml").read_text())
-    config["clusters"]["groups"][0]["cutoff"] = 0.5  # gd_tanh_cov1: one run, not in fig. 3 or fig. 1
-    (built / "config/changed.yaml").write_text(yaml.safe_dump(config))
-    assert _jobs_to_run(built, "config/changed.yaml") == {"spectrum": 1, "table1": 1, "all": 1}
-
-
-def test_changing_the_batch_step_size_retrains_only_family_c(built):
-    config = yaml.safe_load((built / "config/ci.yaml").read_text())
-    config["batch"]["lr"] = 0.01
-    (built / "config/changed.yaml").write_text(yaml.safe_dump(config))
-    assert _jobs_to_run(built, "config/changed.yaml") == {
-        "train": 2, "spectrum": 2, "fig7_batch_top_eigenvalues": 1,
-        "fig8_batch_negative_eigenvalues": 1, "image_table": 1, "all": 1}
+def test_changing_the_threads_of_a_rule_reruns_nothing(built):
+    counts = _jobs_to_run(built, "config/ci.yaml", "--set-threads", "spectrum=1", "train=2")
+    assert counts == {}
 
 
 def test_two_runs_give_byte_identical_table(built, tmp_path):
@@ -114,11 +141,15 @@ def test_two_runs_give_byte_identical_table(built, tmp_path):
 
 def test_family_targets_build_one_family_each(tmp_path):
     project = _project(tmp_path)
-    images = _jobs_to_run(project, "config/ci.yaml", "family_images")
+    width = _jobs_to_run(project, "config/ci.yaml", "family_width")
+    batch = _jobs_to_run(project, "config/ci.yaml", "family_batch")
     clusters = _jobs_to_run(project, "config/ci.yaml", "family_clusters")
-    assert images["fig8_batch_negative_eigenvalues"] == 1 and "table1" not in images
+    assert width["fig6_width_left_edge_fraction"] == 1 and "batch_size" not in width and "table1" not in width
+    assert batch["fig8_batch_negative_eigenvalues"] == 1 and "width_scaling" not in batch
     assert clusters["table1"] == 1 and "image_data" not in clusters and "fig4_width_right_edge" not in clusters
-    assert images["train"] == 4 and clusters["train"] == 6  # ci: 2 widths + 2 batch sizes; 6 cluster runs
+    # ci: 2 widths, 2 batch sizes, 6 cluster runs (and the Fig. 1 run's initial point)
+    assert (width["train"], batch["train"], clusters["train"]) == (2, 2, 6)
+    assert (clusters["spectrum"], clusters["count_outliers"]) == (7, 6)
 
 
 def test_bad_config_fails_before_any_job_naming_the_field(tmp_path):

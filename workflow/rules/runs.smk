@@ -47,7 +47,6 @@ rule spectrum:
         run=lambda w: w.run,
         model=lambda w: RUNS[w.family][w.run]["model"],
         spectrum=lambda w: RUNS[w.family][w.run]["spectrum"],
-    threads: 2
     log:
         f"{LOGS}/spectrum/{{family}}_{{run}}_{{stage}}.log",
     benchmark:

@@ -9,8 +9,8 @@ from torch import nn
 
 from cases import DTYPE, conv_case, mlp_case, reference_hessian
 from hessian_spectra.hessian import exact_hessian
-from hessian_spectra.lanczos import (EdgeSpectrum, HessianOperator, MatrixOperator, edge_eigenvalues,
-                                     hessian_edges)
+from hessian_spectra.lanczos import EdgeSpectrum, edge_eigenvalues, hessian_edges
+from hessian_spectra.operators import HessianOperator, MatrixOperator
 
 PRODUCT_CASES = {
     "relu": lambda: mlp_case(nn.ReLU),

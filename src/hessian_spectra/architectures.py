@@ -1,6 +1,6 @@
 """The layer structure the structured Hessian engines recognise: fully connected stacks
 with pointwise activations (``mlp_layers``) and the activations' derivatives. Shared by
-the dense engine (``hessian``) and the Hessian-vector products (``lanczos``); the
+the dense engine (``hessian``) and the Hessian-vector products (``operators``); the
 piecewise-linear conv/linear structure lives with its engine (``piecewise``)."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _tanh_first(h: Tensor) -> Tensor:
     return 1 - torch.tanh(h) ** 2
 
 
-#: The one table of activations the ``mlp`` engines (here and in ``lanczos``) support.
+#: The one table of activations the ``mlp`` engines (in ``hessian`` and ``operators``) support.
 ACTIVATIONS: dict[type, Activation] = {
     nn.ReLU: Activation(torch.relu, lambda h: (h > 0).to(h.dtype), torch.zeros_like, True),
     nn.Tanh: Activation(torch.tanh, _tanh_first, lambda h: -2 * torch.tanh(h) * _tanh_first(h), False),

@@ -19,7 +19,7 @@ Three engines compute the same matrices:
   G from per-sample Jacobians in one matrix product, R from the cross-layer blocks
   by forward-mode products (``piecewise.py``).
 * ``generic``: any module. Columns of H are Hessian-vector products with unit
-  vectors (the double backward of ``lanczos.HessianOperator``), G comes from
+  vectors (the double backward of ``operators.HessianOperator``), G comes from
   per-sample Jacobians as in ``piecewise``.
 
 ``engine="auto"`` picks ``mlp``, else ``piecewise``, else ``generic``: the first whose
@@ -40,7 +40,7 @@ from torch import Tensor, nn
 
 from .architectures import ACTIVATIONS, mlp_layers
 from .gauss_newton import add_gauss_newton
-from .lanczos import HessianOperator
+from .operators import HessianOperator
 from .piecewise import piecewise_matrices, piecewise_stages
 from .progress import progress
 
@@ -249,7 +249,7 @@ def _mlp_matrices(model, inputs, targets, batch_size, with_gn, show_progress):
 
 def _generic_matrices(model, inputs, targets, batch_size, chunk_size, with_gn, show_progress):
     """Any module: the columns of H are Hessian-vector products with the unit vectors
-    (``lanczos.HessianOperator``, double backward through a graph built once per data
+    (``operators.HessianOperator``, double backward through a graph built once per data
     batch), G comes from per-sample Jacobians (``gauss_newton``)."""
     n_params = num_parameters(model)
     n_total = len(inputs)

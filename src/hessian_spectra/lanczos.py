@@ -221,6 +221,246 @@ def _ritz(T: np.ndarray, n: int, b: int, banded: bool, which: str, k: int, other
                  high, low, max(extremes))
 
 
+@dataclass(frozen=True)
+class _Request:
+    """What the caller asked for: ``k`` values at ``which`` end(s) to ``tol``, within
+    ``max_products`` products."""
+
+    k: int
+    which: str
+    tol: float
+    max_products: int
+
+    @property
+    def n_wanted(self) -> int:
+        return self.k * (2 if self.which == "both" else 1)
+
+    @property
+    def budget_left(self) -> int:
+        """The products the iteration may use: the final residual check needs one per wanted pair."""
+        return self.max_products - self.n_wanted
+
+
+@dataclass
+class _Basis:
+    """The Krylov basis, grown one block of ``b`` vectors at a time.
+
+    Rows of ``Q``: the orthonormal basis; ``T``: the projected matrix Q H Q^T. Both grow by
+    doubling up to ``cap + b`` rows, so a generous max_products costs no memory up front.
+    Q[:n] is the basis; its last block Q[n0:n] still has to be multiplied. T is block
+    tridiagonal (``banded``) until the first thick restart, dense (arrowhead) after."""
+
+    Q: Tensor
+    T: np.ndarray
+    n: int
+    n0: int
+    b: int
+    cap: int  # the most basis vectors kept before a thick restart
+    orthogonality: _OrthogonalityEstimate | None  # plain Lanczos (b = 1) only
+    banded: bool = True
+    restarts: int = 0
+    scale_guess: float = 0.0  # the largest |entry| of T so far, for the breakdown test
+
+    @classmethod
+    def start(cls, operator: SymmetricOperator, request: _Request, b: int, max_basis: int | None,
+              generator: torch.Generator) -> _Basis:
+        """A first block of b orthonormal random vectors (drawn from ``generator``)."""
+        M = operator.size
+        n_wanted = request.n_wanted
+        if max_basis is None:  # what fits in BASIS_MEMORY_BYTES
+            max_basis = max(1, BASIS_MEMORY_BYTES // (8 * M))
+        cap = min(M, max_basis, request.max_products)
+        cap = max(cap, min(M, 2 * n_wanted + 4 * b))  # room for the kept Ritz vectors and progress
+        rows = min(cap + b, max(256, 4 * (n_wanted + b), 2**26 // (8 * M)))  # 64 MiB up front
+        Q = torch.empty(rows, M, dtype=operator.dtype, device=operator.device)
+        T = np.zeros((rows, rows))
+        first = _random_rows(b, M, generator, operator.device, operator.dtype)
+        Q[:b] = torch.linalg.qr(first.T).Q.T
+        threshold = min(math.sqrt(_OrthogonalityEstimate.EPS), 0.1 * request.tol)
+        orthogonality = _OrthogonalityEstimate(cap + b, threshold) if b == 1 else None
+        return cls(Q, T, n=b, n0=0, b=b, cap=cap, orthogonality=orthogonality)
+
+    def extend(self, apply: _Budget, generator: torch.Generator) -> tuple[Tensor, np.ndarray, bool]:
+        """Multiply the last block and orthogonalize the products against the basis: the
+        next block ``new_q`` (b, M), its ``coupling`` (b, b) to the last one (H Q_last^T =
+        ... + new_q^T coupling), and whether the basis now spans the whole space."""
+        W = apply(self.Q[self.n0 : self.n].T).T.contiguous()  # (b, M) = (H Q_last^T)^T
+        coeffs = self._project(W)
+        new_q, R = self._normalize(W)
+        self.scale_guess = max(self.scale_guess, float(np.abs(coeffs).max()))
+        tiny = R.diagonal().abs() < 1e-10 * max(self.scale_guess, 1e-300)
+        full_space = self.n + self.b > self.Q.shape[1]
+        if bool(tiny.any()) and not full_space:
+            R = self._replace_lost_directions(new_q, W, tiny, generator)
+        return new_q, R.cpu().numpy(), full_space
+
+    def _project(self, W: Tensor) -> np.ndarray:
+        """Remove the basis from W in place and record the coefficients in T."""
+        n0, n = self.n0, self.n
+        if self.banded and self.orthogonality is not None:
+            # plain Lanczos: three-term recurrence, full reorthogonalization only when the
+            # estimated loss of orthogonality calls for it (partial reorthogonalization)
+            return _lanczos_step(W, self.Q, n0, self.T, self.orthogonality)
+        C = _orthogonalize(W, self.Q[:n])  # (n, b)
+        C_np = C.cpu().numpy()
+        self.T[:n, n0:n] = C_np
+        self.T[n0:n, :n] = C_np.T
+        return C_np
+
+    def _normalize(self, W: Tensor) -> tuple[Tensor, Tensor]:
+        """The orthonormal next block and R with W^T = new_q^T R."""
+        if self.b == 1:
+            norm = W.norm()
+            return W / norm.clamp_min(1e-300), norm.reshape(1, 1)
+        new_q, R = torch.linalg.qr(W.T)
+        return new_q.T.contiguous(), R
+
+    def _replace_lost_directions(self, new_q: Tensor, W: Tensor, tiny: Tensor, generator: torch.Generator) -> Tensor:
+        """Invariant subspace: the rows of ``new_q`` flagged ``tiny`` become random
+        directions orthogonal to the basis (in place); returns the new coupling R."""
+        n, M = self.n, self.Q.shape[1]
+        for i in torch.nonzero(tiny).flatten().tolist():
+            direction = _random_rows(1, M, generator, self.Q.device, self.Q.dtype)
+            _orthogonalize(direction, torch.cat([self.Q[:n], new_q[:i]]))
+            _orthogonalize(direction, torch.cat([self.Q[:n], new_q[:i]]))
+            new_q[i] = direction[0] / direction[0].norm()
+        R = new_q @ W.T
+        if self.orthogonality is not None:
+            self.orthogonality.reset(n)
+        return R
+
+    def advance(self, new_q: Tensor, coupling: np.ndarray, request: _Request) -> None:
+        """Add the next block; when the basis is full, thick-restart it first."""
+        if self.n + self.b > self.cap:
+            self._restart(new_q, coupling, request)
+        else:
+            self._append(new_q, coupling)
+
+    def _restart(self, new_q: Tensor, coupling: np.ndarray, request: _Request) -> None:
+        """Thick restart on the wanted Ritz vectors (and neighbours), then the next block."""
+        Q, T, n0, n, b, cap = self.Q, self.T, self.n0, self.n, self.b, self.cap
+        values, vectors = np.linalg.eigh((T[:n, :n] + T[:n, :n].T) / 2)
+        keep_each = max(request.k + b, (cap - 2 * b) // 4)
+        keep = []
+        if request.which in ("both", "smallest"):
+            keep += list(range(min(keep_each, n)))
+        if request.which in ("both", "largest"):
+            keep += list(range(max(n - keep_each, 0), n))
+        keep = sorted(set(keep))[: cap - 2 * b]
+        S = torch.from_numpy(vectors[:, keep]).to(device=Q.device, dtype=Q.dtype)  # (n, p)
+        p = len(keep)
+        Q[:p] = S.T @ Q[:n]
+        T[:] = 0.0
+        T[np.arange(p), np.arange(p)] = values[keep]
+        arrow = coupling @ vectors[n0:n][:, keep]  # (b, p)
+        Q[p : p + b] = new_q
+        T[p : p + b, :p] = arrow
+        T[:p, p : p + b] = arrow.T
+        self.n0, self.n = p, p + b
+        self.banded = False
+        self.restarts += 1
+
+    def _append(self, new_q: Tensor, coupling: np.ndarray) -> None:
+        """Add the next block, doubling Q and T first when they are full."""
+        n0, n, b = self.n0, self.n, self.b
+        if n + b > len(self.Q):
+            rows = min(self.cap + b, 2 * len(self.Q))
+            self.Q = torch.cat([self.Q, self.Q.new_empty(rows - len(self.Q), self.Q.shape[1])])
+            self.T = np.pad(self.T, ((0, rows - len(self.T)), (0, rows - len(self.T))))
+        self.Q[n : n + b] = new_q
+        self.T[n : n + b, n0:n] = coupling
+        self.T[n0:n, n : n + b] = coupling.T
+        self.n0, self.n = n, n + b
+
+    def ritz(self, request: _Request, which: str | None = None, other_end: float | None = None) -> _Ritz:
+        """The wanted Ritz pairs of the basis (of ``which`` end(s), the request's by default)."""
+        return _ritz(self.T, self.n, self.b, self.banded, which or request.which, request.k, other_end)
+
+
+@dataclass
+class _Convergence:
+    """When to test for convergence, and what the tests so far found.
+
+    Tests use the Lanczos residual estimates ||coupling @ S_last||; when they all pass, the
+    Ritz pairs are verified with fresh products; a failed verification lowers the trust
+    in the estimates and goes on."""
+
+    check_at: int  # the product count at which to test next
+    trust: float = 1.0  # how much the fresh residuals exceeded the estimates at a failed verification
+    last_check: tuple[int, float] | None = None  # (products, largest estimate) at the previous test
+    ends_done: dict = field(default_factory=lambda: {"largest": False, "smallest": False})  # estimates below tol
+    extreme: dict = field(default_factory=lambda: {"largest": None, "smallest": None})  # at the latest probe
+    ritz: _Ritz | None = None  # the latest wanted Ritz pairs
+    ritz_at: tuple[int, int] | None = None  # the (restarts, n) they belong to
+    fresh: tuple | None = None  # (ritz, Y, residuals) of a verified basis state
+
+    def due(self, steps_done: int, full_space: bool) -> bool:
+        return steps_done >= self.check_at or full_space
+
+    def test(self, basis: _Basis, request: _Request, apply: _Budget, coupling: np.ndarray, full_space: bool,
+             steps_done: int) -> bool:
+        """Probe the Ritz pairs, verify them when the estimates pass; True when the
+        iteration can stop. Otherwise the next test is scheduled."""
+        pending, probe, estimates, limit = self._probe(basis, request, coupling)
+        if full_space or bool(np.all(estimates <= limit)):
+            self.ritz = probe if pending == request.which else basis.ritz(request)
+            self.ritz_at = (basis.restarts, basis.n)
+            if apply.count + 2 * request.n_wanted > request.max_products:
+                return True  # no room to verify now and still check at the end: the end checks
+            stop, estimates = self._verify(basis, request, apply, coupling, full_space)
+            if stop:
+                return True
+        self._schedule(estimates, limit, steps_done, basis.b)
+        return False
+
+    def _probe(self, basis: _Basis, request: _Request, coupling: np.ndarray):
+        """(the end(s) probed, their Ritz pairs, residual estimates, tolerance)."""
+        which = request.which
+        # an end whose Ritz pairs have converged stays converged: probe only the others
+        pending = which
+        if which == "both" and self.ends_done["largest"] != self.ends_done["smallest"]:
+            pending = "smallest" if self.ends_done["largest"] else "largest"
+        # a converged end's extreme Ritz value no longer moves: reuse it for the scale
+        other_end = None if pending == which else self.extreme["largest" if pending == "smallest" else "smallest"]
+        probe = basis.ritz(request, pending, other_end)
+        if probe.high:
+            self.extreme["largest"] = probe.values[0]
+        if probe.low:
+            self.extreme["smallest"] = probe.values[len(probe.high)]
+        estimates = self.trust * np.linalg.norm(coupling @ probe.vectors[basis.n0 : basis.n], axis=0)
+        limit = request.tol * probe.scale
+        for end, part in (("largest", estimates[: len(probe.high)]), ("smallest", estimates[len(probe.high) :])):
+            if len(part):
+                self.ends_done[end] = self.ends_done[end] or bool(np.all(part <= limit))
+        return pending, probe, estimates, limit
+
+    def _verify(self, basis: _Basis, request: _Request, apply: _Budget, coupling: np.ndarray,
+                full_space: bool) -> tuple[bool, np.ndarray]:
+        """Fresh residuals of the Ritz pairs: (converged, the untrusted estimates)."""
+        ritz = self.ritz
+        Y = _ritz_vectors(ritz, basis.Q, basis.n)
+        residuals = _residual_norms(apply, Y, ritz.values)
+        self.fresh = (ritz, Y, residuals)
+        if full_space or bool(np.all(residuals <= request.tol * ritz.scale)):
+            return True, residuals
+        # the estimates were optimistic (rounding in the basis): trust them less
+        estimates = np.linalg.norm(coupling @ ritz.vectors[basis.n0 : basis.n], axis=0)
+        self.trust = max(self.trust, float(np.max(residuals / np.maximum(estimates, 1e-300))))
+        self.ends_done = {"largest": False, "smallest": False}
+        return False, estimates
+
+    def _schedule(self, estimates: np.ndarray, limit: float, steps_done: int, b: int) -> None:
+        """Next test: half-way to where the estimates' recent rate of decrease would reach
+        the tolerance, between 3% and 20% more steps (8 at least)."""
+        worst = float(np.max(estimates)) if len(estimates) else 0.0
+        gap = max(b, 8, math.ceil(0.03 * steps_done))
+        if self.last_check is not None and 0 < worst < self.last_check[1] and limit > 0:
+            rate = math.log(self.last_check[1] / worst) / max(steps_done - self.last_check[0], 1)
+            gap = max(gap, min(int(0.5 * math.log(worst / limit) / rate), math.ceil(0.2 * steps_done)))
+        self.last_check = (steps_done, worst)
+        self.check_at = steps_done + gap
+
+
 def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_products: int, seed: int,
              block_size: int, max_basis: int | None) -> tuple:
     """Lanczos for both ends of the spectrum in one Krylov basis.
@@ -237,159 +477,46 @@ def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_pr
     (max_basis x M floats); past that it is thick-restarted on the wanted Ritz vectors
     and their neighbours (Wu and Simon 2000), after which the projected matrix is dense.
     Convergence is tested on the Lanczos residual estimates, then verified with fresh
-    products; a failed verification lowers the trust in the estimates and goes on."""
-    M = operator.size
-    b = block_size
-    dtype, device = operator.dtype, operator.device
+    products (``_Convergence``). The start vectors and any replacement directions come
+    from a generator seeded with ``seed``, so a run depends on nothing global."""
+    request = _Request(k, which, tol, max_products)
     apply = _Budget(operator)
-    n_wanted = k * (2 if which == "both" else 1)
-    if max_basis is None:  # what fits in BASIS_MEMORY_BYTES
-        max_basis = max(1, BASIS_MEMORY_BYTES // (8 * M))
-    cap = min(M, max_basis, max_products)
-    cap = max(cap, min(M, 2 * n_wanted + 4 * b))  # room for the kept Ritz vectors and progress
     generator = torch.Generator().manual_seed(seed)
-    # rows of Q: the orthonormal basis; T: the projected matrix Q H Q^T. Both grow by
-    # doubling up to cap + b rows, so a generous max_products costs no memory up front.
-    rows = min(cap + b, max(256, 4 * (n_wanted + b), 2**26 // (8 * M)))  # 64 MiB up front
-    Q = torch.empty(rows, M, dtype=dtype, device=device)
-    T = np.zeros((rows, rows))
-    start = _random_rows(b, M, generator, device, dtype)
-    Q[:b] = torch.linalg.qr(start.T).Q.T
-    n, n0 = b, 0  # basis size; the last block Q[n0:n] still has to be multiplied
-    banded = True
-    restarts = 0
+    basis = _Basis.start(operator, request, block_size, max_basis, generator)
+    convergence = _Convergence(check_at=max(request.n_wanted, 2 * block_size))
     notes: list[str] = []
-    ritz = None
-    budget_left = max_products - n_wanted  # keep enough for the final residual check
-    check_at = max(n_wanted, 2 * b)
-    scale_guess = 0.0  # the largest |entry| of T so far, for the breakdown test
-    threshold = min(math.sqrt(_OrthogonalityEstimate.EPS), 0.1 * tol)
-    orthogonality = _OrthogonalityEstimate(cap + b, threshold) if b == 1 else None
-    fresh = None  # (ritz, Y, residuals) of a verified basis state
-    ends_done = {"largest": False, "smallest": False}  # whose estimates are below the tolerance
-    extreme = {"largest": None, "smallest": None}  # the extreme Ritz values at the latest probe of each end
-    ritz, ritz_at = None, None  # the latest wanted Ritz pairs and the (restarts, n) they belong to
-    trust = 1.0  # how much the fresh residuals exceeded the estimates at a failed verification
-    last_check = None  # (products, largest estimate) at the previous check
     while True:
-        if apply.count + (n - n0) > budget_left:
+        if apply.count + (basis.n - basis.n0) > request.budget_left:
             notes.append("max_products reached")
-            n = n0  # the last block was never multiplied: Rayleigh-Ritz on the part that was
+            basis.n = basis.n0  # the last block was never multiplied: Rayleigh-Ritz on the part that was
             break
-        W = apply(Q[n0:n].T).T.contiguous()  # (b, M) = (H Q_last^T)^T
-        if banded and orthogonality is not None:
-            # plain Lanczos: three-term recurrence, full reorthogonalization only when the
-            # estimated loss of orthogonality calls for it (partial reorthogonalization)
-            C_np = _lanczos_step(W, Q, n0, T, orthogonality)
-        else:
-            C = _orthogonalize(W, Q[:n])  # (n, b)
-            C_np = C.cpu().numpy()
-            T[:n, n0:n] = C_np
-            T[n0:n, :n] = C_np.T
-        # next block
-        if b == 1:
-            norm = W.norm()
-            new_q, R = W / norm.clamp_min(1e-300), norm.reshape(1, 1)
-        else:
-            new_q, R = torch.linalg.qr(W.T)  # W^T = new_q R
-            new_q = new_q.T.contiguous()
-        scale_guess = max(scale_guess, float(np.abs(C_np).max()))
-        tiny = R.diagonal().abs() < 1e-10 * max(scale_guess, 1e-300)
-        full_space = n + b > M
-        if bool(tiny.any()) and not full_space:  # invariant subspace: continue with random directions
-            for i in torch.nonzero(tiny).flatten().tolist():
-                direction = _random_rows(1, M, generator, device, dtype)
-                _orthogonalize(direction, torch.cat([Q[:n], new_q[:i]]))
-                _orthogonalize(direction, torch.cat([Q[:n], new_q[:i]]))
-                new_q[i] = direction[0] / direction[0].norm()
-            R = new_q @ W.T
-            if orthogonality is not None:
-                orthogonality.reset(n)
-        coupling = R.cpu().numpy()  # (b, b): H Q_last^T = ... + new_q^T coupling
+        new_q, coupling, full_space = basis.extend(apply, generator)
         steps_done = apply.count
-        done = full_space
-        if steps_done >= check_at or done:
-            # an end whose Ritz pairs have converged stays converged: probe only the others
-            pending = which
-            if which == "both" and ends_done["largest"] != ends_done["smallest"]:
-                pending = "smallest" if ends_done["largest"] else "largest"
-            # a converged end's extreme Ritz value no longer moves: reuse it for the scale
-            other_end = None if pending == which else extreme["largest" if pending == "smallest" else "smallest"]
-            probe = _ritz(T, n, b, banded, pending, k, other_end)
-            if probe.high:
-                extreme["largest"] = probe.values[0]
-            if probe.low:
-                extreme["smallest"] = probe.values[len(probe.high)]
-            estimates = trust * np.linalg.norm(coupling @ probe.vectors[n0:n], axis=0)
-            limit = tol * probe.scale
-            for end, part in (("largest", estimates[: len(probe.high)]), ("smallest", estimates[len(probe.high) :])):
-                if len(part):
-                    ends_done[end] = ends_done[end] or bool(np.all(part <= limit))
-            if full_space or bool(np.all(estimates <= limit)):
-                ritz = probe if pending == which else _ritz(T, n, b, banded, which, k)
-                ritz_at = (restarts, n)
-                if apply.count + 2 * n_wanted > max_products:
-                    break  # no room to verify now and still check at the end: the end checks
-                Y = _ritz_vectors(ritz, Q, n)
-                residuals = _residual_norms(apply, Y, ritz.values)
-                fresh = (ritz, Y, residuals)
-                if full_space or bool(np.all(residuals <= tol * ritz.scale)):
-                    break
-                # the estimates were optimistic (rounding in the basis): trust them less
-                estimates = np.linalg.norm(coupling @ ritz.vectors[n0:n], axis=0)
-                trust = max(trust, float(np.max(residuals / np.maximum(estimates, 1e-300))))
-                ends_done = {"largest": False, "smallest": False}
-            # next check: half-way to where the estimates' recent rate of decrease would
-            # reach the tolerance, between 3% and 20% more steps (8 at least)
-            worst = float(np.max(estimates)) if len(estimates) else 0.0
-            gap = max(b, 8, math.ceil(0.03 * steps_done))
-            if last_check is not None and 0 < worst < last_check[1] and limit > 0:
-                rate = math.log(last_check[1] / worst) / max(steps_done - last_check[0], 1)
-                gap = max(gap, min(int(0.5 * math.log(worst / limit) / rate), math.ceil(0.2 * steps_done)))
-            last_check = (steps_done, worst)
-            check_at = steps_done + gap
-        if n + b > cap:  # thick restart on the wanted Ritz vectors (and neighbours)
-            ritz_all = np.linalg.eigh((T[:n, :n] + T[:n, :n].T) / 2)
-            values, vectors = ritz_all
-            keep_each = max(k + b, (cap - 2 * b) // 4)
-            keep = []
-            if which in ("both", "smallest"):
-                keep += list(range(min(keep_each, n)))
-            if which in ("both", "largest"):
-                keep += list(range(max(n - keep_each, 0), n))
-            keep = sorted(set(keep))[: cap - 2 * b]
-            S = torch.from_numpy(vectors[:, keep]).to(device=device, dtype=dtype)  # (n, p)
-            p = len(keep)
-            Q[:p] = S.T @ Q[:n]
-            T[:] = 0.0
-            T[np.arange(p), np.arange(p)] = values[keep]
-            arrow = coupling @ vectors[n0:n][:, keep]  # (b, p)
-            Q[p : p + b] = new_q
-            T[p : p + b, :p] = arrow
-            T[:p, p : p + b] = arrow.T
-            n0, n = p, p + b
-            banded = False
-            restarts += 1
-            continue
-        if n + b > len(Q):
-            rows = min(cap + b, 2 * len(Q))
-            Q = torch.cat([Q, Q.new_empty(rows - len(Q), M)])
-            T = np.pad(T, ((0, rows - len(T)), (0, rows - len(T))))
-        Q[n : n + b] = new_q
-        T[n : n + b, n0:n] = coupling
-        T[n0:n, n : n + b] = coupling.T
-        n0, n = n, n + b
-    if n == 0:  # not a single block was multiplied
-        n = b
-        T[:b, :b] = 0.0
-    if which == "both" and n < n_wanted:
-        notes.append(f"a basis of {n} vectors for {n_wanted} wanted values: the two ends share Ritz pairs")
-    if fresh is not None and fresh[0] is ritz and ritz_at == (restarts, n):  # verified at the final basis
-        return (*fresh, apply, restarts, notes)
-    if ritz is None or ritz_at != (restarts, n):
-        ritz = _ritz(T, n, b, banded, which, k)
-    Y = _ritz_vectors(ritz, Q, n)
-    return ritz, Y, _residual_norms(apply, Y, ritz.values), apply, restarts, notes
+        if convergence.due(steps_done, full_space) and convergence.test(basis, request, apply, coupling,
+                                                                         full_space, steps_done):
+            break
+        basis.advance(new_q, coupling, request)
+    return _finish(basis, convergence, request, apply, notes)
+
+
+def _finish(basis: _Basis, convergence: _Convergence, request: _Request, apply: _Budget, notes: list[str]) -> tuple:
+    """(ritz, Y, residuals, apply, restarts, notes) of the final basis, reusing the last
+    verification when it was made on this very basis."""
+    if basis.n == 0:  # not a single block was multiplied
+        basis.n = basis.b
+        basis.T[: basis.b, : basis.b] = 0.0
+    if request.which == "both" and basis.n < request.n_wanted:
+        notes.append(f"a basis of {basis.n} vectors for {request.n_wanted} wanted values: "
+                     "the two ends share Ritz pairs")
+    current = (basis.restarts, basis.n)
+    fresh = convergence.fresh
+    if fresh is not None and fresh[0] is convergence.ritz and convergence.ritz_at == current:
+        return (*fresh, apply, basis.restarts, notes)
+    ritz = convergence.ritz
+    if ritz is None or convergence.ritz_at != current:
+        ritz = basis.ritz(request)
+    Y = _ritz_vectors(ritz, basis.Q, basis.n)
+    return ritz, Y, _residual_norms(apply, Y, ritz.values), apply, basis.restarts, notes
 
 
 def _ritz_vectors(ritz: _Ritz, Q: Tensor, n: int) -> Tensor:

@@ -27,8 +27,9 @@ def _tanh_first(h: Tensor) -> Tensor:
     return 1 - torch.tanh(h) ** 2
 
 
-#: The one table of activations the ``mlp`` engines (in ``hessian`` and ``operators``) support.
-ACTIVATIONS: dict[type, Activation] = {
+#: Module type -> value and derivatives: the activations the ``mlp`` engines support (not to be
+#: confused with ``models.ACTIVATIONS``, config name -> module class).
+ACTIVATION_DERIVATIVES: dict[type, Activation] = {
     nn.ReLU: Activation(torch.relu, lambda h: (h > 0).to(h.dtype), torch.zeros_like, True),
     nn.Tanh: Activation(torch.tanh, _tanh_first, lambda h: -2 * torch.tanh(h) * _tanh_first(h), False),
     nn.Identity: Activation(lambda h: h, torch.ones_like, torch.zeros_like, True),
@@ -48,7 +49,7 @@ def mlp_layers(model: nn.Module) -> list[tuple[nn.Linear, type | None]] | None:
     for module in modules:
         if expect_linear and isinstance(module, nn.Linear):
             layers.append((module, None))
-        elif not expect_linear and type(module) in ACTIVATIONS:
+        elif not expect_linear and type(module) in ACTIVATION_DERIVATIVES:
             layers[-1] = (layers[-1][0], type(module))
         else:
             return None

@@ -38,7 +38,7 @@ from typing import Iterator
 import torch
 from torch import Tensor, nn
 
-from .architectures import ACTIVATIONS, mlp_layers
+from .architectures import ACTIVATION_DERIVATIVES, mlp_layers
 from .gauss_newton import add_gauss_newton
 from .operators import HessianOperator
 from .piecewise import piecewise_matrices, piecewise_stages
@@ -129,7 +129,7 @@ class _MLPAssembler:
                 h_l = h_l + self.biases[l]
             h.append(h_l)
             if l < n_layers - 1:
-                activation = ACTIVATIONS[self.acts[l]]
+                activation = ACTIVATION_DERIVATIVES[self.acts[l]]
                 d1.append(activation.first(h_l))
                 d2.append(activation.second(h_l))
                 a = activation.value(h_l)

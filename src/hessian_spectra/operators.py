@@ -19,7 +19,7 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
-from .architectures import ACTIVATIONS, mlp_layers
+from .architectures import ACTIVATION_DERIVATIVES, mlp_layers
 
 DTYPE = torch.float64
 
@@ -119,7 +119,7 @@ class _MLPProducts:
                     h = torch.addmm(self.biases[l], a[l], self.weights_t[l]) if self.biases[l] is not None \
                         else a[l] @ self.weights_t[l]
                     if l < n_layers - 1:
-                        activation = ACTIVATIONS[act]
+                        activation = ACTIVATION_DERIVATIVES[act]
                         d1.append(activation.first(h))
                         curv.append(None if activation.piecewise_linear else activation.second(h))
                         a.append(activation.value(h))

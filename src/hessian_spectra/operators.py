@@ -14,12 +14,13 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 from torch import Tensor, nn
 
-from .architectures import ACTIVATION_DERIVATIVES, mlp_layers
+from .architectures import MLPPass, MLPStack, mlp_layers
 
 DTYPE = torch.float64
 
@@ -93,49 +94,47 @@ class _AutogradProducts:
         return out
 
 
+@dataclass(frozen=True)
+class _Directions:
+    """A block of b directions split by layer: weight parts in (in, b*out) and (out, b*in)
+    layouts, bias parts as (b, out) and as one (1, b*out) row (None without a bias), so
+    that each contraction over all b is one matrix product."""
+
+    count: int
+    biases: list[Tensor | None]
+    weights_in: list[Tensor]
+    weights_out: list[Tensor]
+    bias_rows: list[Tensor | None]
+
+
 class _MLPProducts:
     """``nn.Sequential`` stacks of Linear and ReLU/Tanh (the paper's nets): Pearlmutter's
-    R-operator written out layer by layer. The forward pass, the softmax probabilities and
-    the backpropagated errors of every data batch are computed once; a product of a block
-    of b vectors is then one forward and one backward sweep of b "directional" copies,
-    every contraction a single matrix product over all b (checked against the autograd
-    engine and against ``exact_hessian`` in the tests). On the 5510-parameter benchmark
-    net, one thread: about 2.6 ms a product against 3.5 ms for the double backward;
-    blocks of 4-16 vectors cost about 2 ms per vector (the autograd engine's batched
-    double backward gains little: vmap copies and memory traffic)."""
+    R-operator written out layer by layer. The forward and backward pass of every data
+    batch (``architectures.MLPPass``) is computed once; a product of a block of b vectors
+    is then one forward and one backward sweep of b "directional" copies, every
+    contraction a single matrix product over all b (checked against the autograd engine
+    and against ``torch.func.hessian`` in the tests)."""
 
-    def __init__(self, layers, batches, n_total: int):
-        self.weights = [lin.weight.detach() for lin, _ in layers]
+    def __init__(self, stack: MLPStack, batches, n_total: int):
+        self.weights, self.biases = stack.weights, stack.biases
         self.weights_t = [w.T.contiguous() for w in self.weights]
-        self.biases = [None if lin.bias is None else lin.bias.detach() for lin, _ in layers]
-        self.sizes = [w.numel() + (0 if b is None else b.numel()) for w, b in zip(self.weights, self.biases)]
-        self.cache = []
-        n_layers = len(layers)
-        with torch.no_grad():
-            for x, y in batches:
-                a = [x.reshape(len(x), -1)]  # a[l]: the input of layer l
-                d1, curv = [], []  # phi'(h_l); phi''(h_l) * dL/da_l (None when zero)
-                for l, (lin, act) in enumerate(layers):
-                    h = torch.addmm(self.biases[l], a[l], self.weights_t[l]) if self.biases[l] is not None \
-                        else a[l] @ self.weights_t[l]
-                    if l < n_layers - 1:
-                        activation = ACTIVATION_DERIVATIVES[act]
-                        d1.append(activation.first(h))
-                        curv.append(None if activation.piecewise_linear else activation.second(h))
-                        a.append(activation.value(h))
-                prob = torch.softmax(h, dim=1)
-                delta = [None] * n_layers  # dL/dh_l, with the 1/N of the mean
-                delta[-1] = (prob - torch.nn.functional.one_hot(y, prob.shape[1]).to(prob.dtype)) / n_total
-                for l in range(n_layers - 1, 0, -1):
-                    back = delta[l] @ self.weights[l]  # dL/da_{l}
-                    delta[l - 1] = d1[l - 1] * back
-                    if curv[l - 1] is not None:
-                        curv[l - 1] = curv[l - 1] * back
-                self.cache.append((a, d1, curv, delta, prob, prob / n_total))
+        self.passes = [MLPPass.of(stack, x, y, n_total) for x, y in batches]
+        self.scaled_probs = [batch.prob / n_total for batch in self.passes]
 
     def __call__(self, rows: Tensor) -> Tensor:
+        directions = self._directions(rows)
+        out = None
+        for batch, prob_scaled in zip(self.passes, self.scaled_probs):
+            r_h, r_a = self._directional_forward(batch, directions)
+            r_z = r_h[-1]
+            # R{dL/dz} = (diag p - p p^T) R{z} / N
+            r_d = (r_z - torch.linalg.vecdot(batch.prob[:, None, :], r_z)[:, :, None]).mul_(prob_scaled[:, None, :])
+            product = self._directional_backward(batch, directions, r_h, r_a, r_d)
+            out = product if out is None else out.add_(product)
+        return out
+
+    def _directions(self, rows: Tensor) -> _Directions:
         b = len(rows)
-        n_layers = len(self.weights)
         v_w, v_b = [], []
         offset = 0
         for w, bias in zip(self.weights, self.biases):
@@ -143,43 +142,48 @@ class _MLPProducts:
             offset += w.numel()
             v_b.append(None if bias is None else rows[:, offset : offset + bias.numel()])
             offset += 0 if bias is None else bias.numel()
-        # (in, b*out) and (out, b*in) layouts of the directions, for one matrix product each
-        v_in = [v.permute(2, 0, 1).reshape(v.shape[2], -1) for v in v_w]
-        v_out = [v.permute(1, 0, 2).reshape(v.shape[1], -1) for v in v_w]
-        v_bias = [None if v is None else v.reshape(1, -1) for v in v_b]
-        out = None
-        for a, d1, curv, delta, prob, prob_scaled in self.cache:
-            n = len(a[0])
-            r_h, r_a = [], [None]  # R{h_l}, R{a_l} as (n, b, width)
-            for l in range(n_layers):
-                width = self.weights[l].shape[0]
-                t = (a[l] @ v_in[l] if v_bias[l] is None else torch.addmm(v_bias[l], a[l], v_in[l])).view(n, b, width)
-                if l > 0:
-                    t.view(n * b, width).addmm_(r_a[l].view(n * b, -1), self.weights_t[l])
-                r_h.append(t)
-                if l < n_layers - 1:
-                    r_a.append(d1[l][:, None, :] * t)
-            r_z = r_h[-1]
-            # R{dL/dz} = (diag p - p p^T) R{z} / N
-            r_d = (r_z - torch.linalg.vecdot(prob[:, None, :], r_z)[:, :, None]).mul_(prob_scaled[:, None, :])
-            pieces: list[Tensor] = []
-            for l in range(n_layers - 1, -1, -1):
-                width_out, width_in = self.weights[l].shape
-                if v_b[l] is not None:
-                    pieces.append(r_d.sum(0))
-                g_w = (r_d.view(n, b * width_out).T @ a[l]).view(b, width_out, width_in)
-                if l > 0:
-                    g_w += (delta[l].T @ r_a[l].view(n, b * width_in)).view(width_out, b, width_in).transpose(0, 1)
-                pieces.append(g_w.view(b, -1))
-                if l > 0:
-                    r_g = (r_d.view(n * b, width_out) @ self.weights[l]).view(n, b, width_in)
-                    r_g.view(n, -1).addmm_(delta[l], v_out[l])
-                    r_d = r_g.mul_(d1[l - 1][:, None, :])
-                    if curv[l - 1] is not None:
-                        r_d += curv[l - 1][:, None, :] * r_h[l - 1]
-            product = torch.cat(pieces[::-1], dim=1)
-            out = product if out is None else out.add_(product)
-        return out
+        return _Directions(count=b, biases=v_b,
+                           weights_in=[v.permute(2, 0, 1).reshape(v.shape[2], -1) for v in v_w],
+                           weights_out=[v.permute(1, 0, 2).reshape(v.shape[1], -1) for v in v_w],
+                           bias_rows=[None if v is None else v.reshape(1, -1) for v in v_b])
+
+    def _directional_forward(self, batch: MLPPass, directions: _Directions) -> tuple[list[Tensor], list]:
+        """R{h_l} and R{a_l} (None for the input) of every layer as (n, b, width)."""
+        a, d1 = batch.inputs, batch.first
+        n, n_layers, b = len(a[0]), len(self.weights), directions.count
+        v_in, v_bias = directions.weights_in, directions.bias_rows
+        r_h, r_a = [], [None]
+        for l in range(n_layers):
+            width = self.weights[l].shape[0]
+            t = (a[l] @ v_in[l] if v_bias[l] is None else torch.addmm(v_bias[l], a[l], v_in[l])).view(n, b, width)
+            if l > 0:
+                t.view(n * b, width).addmm_(r_a[l].view(n * b, -1), self.weights_t[l])
+            r_h.append(t)
+            if l < n_layers - 1:
+                r_a.append(d1[l][:, None, :] * t)
+        return r_h, r_a
+
+    def _directional_backward(self, batch: MLPPass, directions: _Directions, r_h: list[Tensor], r_a: list,
+                              r_d: Tensor) -> Tensor:
+        """(b, M): the products H v from R{dL/dz} = ``r_d``, layer by layer downwards."""
+        a, d1, curv, delta = batch.inputs, batch.first, batch.curvature, batch.errors
+        n, b = r_d.shape[0], r_d.shape[1]
+        pieces: list[Tensor] = []
+        for l in range(len(self.weights) - 1, -1, -1):
+            width_out, width_in = self.weights[l].shape
+            if directions.biases[l] is not None:
+                pieces.append(r_d.sum(0))
+            g_w = (r_d.view(n, b * width_out).T @ a[l]).view(b, width_out, width_in)
+            if l > 0:
+                g_w += (delta[l].T @ r_a[l].view(n, b * width_in)).view(width_out, b, width_in).transpose(0, 1)
+            pieces.append(g_w.view(b, -1))
+            if l > 0:
+                r_g = (r_d.view(n * b, width_out) @ self.weights[l]).view(n, b, width_in)
+                r_g.view(n, -1).addmm_(delta[l], directions.weights_out[l])
+                r_d = r_g.mul_(d1[l - 1][:, None, :])
+                if curv[l - 1] is not None:
+                    r_d += curv[l - 1][:, None, :] * r_h[l - 1]
+        return torch.cat(pieces[::-1], dim=1)
 
 
 ENGINES = ("auto", "mlp", "autograd")
@@ -244,7 +248,7 @@ class HessianOperator:
         batches = [(inputs[i : i + step], targets[i : i + step]) for i in range(0, n_total, step)]
         self.engine = "mlp" if engine == "mlp" or (engine == "auto" and layers is not None) else "autograd"
         if self.engine == "mlp":
-            self._products = _MLPProducts(mlp_layers(self.model), batches, n_total)
+            self._products = _MLPProducts(MLPStack.of(mlp_layers(self.model)), batches, n_total)
         else:
             for param in params:
                 param.requires_grad_(True)

@@ -601,6 +601,11 @@ def edge_eigenvalues(operator: SymmetricOperator, k: int, *, which: str = "both"
     past that the basis is thick-restarted on the wanted Ritz vectors.
     ``method="arpack"``: ``scipy.sparse.linalg.eigsh`` (which="BE" for both ends); its
     budget is approximate (``max_products`` becomes ARPACK's restart count).
+
+    ``seed``: the start vector(s), and any direction that replaces a lost one, come from
+    a generator of their own seeded with it (``torch.Generator`` for Lanczos, numpy's
+    ``default_rng`` for ARPACK's v0): equal seeds give equal results, and no global
+    random state is read or changed.
     """
     if which not in WHICH:
         raise ValueError(f"which must be one of {WHICH}, got {which!r}")
@@ -645,8 +650,9 @@ def hessian_edges(model: nn.Module, inputs: Tensor, targets: Tensor, *, k: int, 
                   max_products: int | None = None, batch_size: int | None = None,
                   device: str | torch.device | None = None, seed: int = 0, **options) -> EdgeSpectrum:
     """``edge_eigenvalues`` of the Hessian of ``model``'s mean cross-entropy on (inputs,
-    targets), both ends; ``options`` go to ``edge_eigenvalues``. ``seconds`` includes
-    building the operator."""
+    targets), both ends, through a ``HessianOperator`` (``batch_size``, ``device``).
+    ``seed`` seeds the Lanczos start vector (see ``edge_eigenvalues``); ``options`` go to
+    ``edge_eigenvalues`` as well. ``seconds`` includes building the operator."""
     start = time.perf_counter()
     operator = HessianOperator(model, inputs, targets, batch_size=batch_size, device=device)
     result = edge_eigenvalues(operator, k, which="both", tol=tol, max_products=max_products, seed=seed,

@@ -23,10 +23,9 @@ Three engines compute the same matrices:
   per-sample Jacobians as in ``piecewise``.
 
 ``engine="auto"`` picks ``mlp``, else ``piecewise``, else ``generic``: the first whose
-structure the model has (on the trained 3,658-parameter digits convnet and 1,000 images,
-2 CPU threads: piecewise 20 s, generic 206 s, equal to 2e-14;
-``benchmarks/conv_hessian_speed.py``). Data is processed
-in batches, each weighted by its size, so the result does not depend on the split.
+structure the model has (the more structure an engine uses, the fewer passes it needs;
+``benchmarks/`` measures them). Data is processed in batches, each weighted by its size,
+so the result does not depend on the split.
 """
 
 from __future__ import annotations

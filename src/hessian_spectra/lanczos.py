@@ -468,8 +468,8 @@ def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_pr
     Why our own and not ARPACK (``method="arpack"`` is there too): for the spectrum edges
     of a trained network the small end sits next to a dense bulk, and there ARPACK's
     implicit restarts throw away Krylov information that an unrestarted basis of a few
-    hundred vectors keeps: on the 5510-parameter benchmark net eigsh needs 600-2400
-    products (and a large ncv makes its own bookkeeping slow), this about 360 + 40.
+    hundred vectors keeps, so it needs fewer products there
+    (``benchmarks/topk_speed.py`` compares them).
     With block_size 1: the three-term recurrence with partial reorthogonalization (Simon
     1984): a full Gram-Schmidt pass only when the estimated loss of orthogonality calls
     for it, which keeps the Ritz values free of ghost copies at a fraction of the cost;

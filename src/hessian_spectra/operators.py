@@ -215,7 +215,7 @@ class HessianOperator:
     b vectors needs b times one batch's activations on top, transiently.
 
     ``matmat`` applies H to the columns of a (M, b) block, ``block_size`` columns per
-    pass (8: larger blocks only add memory traffic on a CPU); ``matvec`` to one (M,) vector. ``n_products`` counts the Hessian-vector
+    pass; ``matvec`` to one (M,) vector. ``n_products`` counts the Hessian-vector
     products done so far (a block of b counts b).
     """
 

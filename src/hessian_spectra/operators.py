@@ -205,7 +205,8 @@ class HessianOperator:
       double backward of g . v through them (``retain_graph``), a block one batched
       double backward (``is_grads_batched``).
     * ``mlp``: ``nn.Sequential`` of Linear and ReLU/Tanh (``architectures.mlp_layers``): the same
-      products from cached forward quantities and explicit matrix products.
+      products from one cached ``architectures.MLPPass`` per data batch (the pass the
+      dense ``mlp`` engine uses too) and explicit matrix products.
 
     Memory: what is kept per data batch, for all batches at once: the autograd graph
     (forward activations plus the create_graph backward: a few (batch x width) tensors per

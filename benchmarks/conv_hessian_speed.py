@@ -56,7 +56,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     from hessian_spectra.hessian import exact_hessian, num_parameters
-    from hessian_spectra.lanczos import HessianOperator
+    from hessian_spectra.operators import HessianOperator
 
     model, x, y, weights = build_problem()
     print(f"problem: digits convnet, M={num_parameters(model)}, N={len(x)}, weights: {weights}; "

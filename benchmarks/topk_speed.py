@@ -138,7 +138,8 @@ class CountingOperator:
 
 
 def run_ours(model, x, y, method: str = "lanczos", engine: str = "auto"):
-    from hessian_spectra.lanczos import HessianOperator, edge_eigenvalues
+    from hessian_spectra.lanczos import edge_eigenvalues
+    from hessian_spectra.operators import HessianOperator
 
     hessian = HessianOperator(model, x, y, engine=engine)
     operator = CountingOperator(hessian)

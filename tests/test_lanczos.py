@@ -1,4 +1,5 @@
-"""Hessian-vector products and the Lanczos edge eigensolver against dense oracles (float64)."""
+"""The Lanczos edge eigensolver (``lanczos``) against dense oracles: eigvalsh of exact
+Hessians and matrices with known spectra (float64)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from cases import DTYPE, conv_case, mlp_case, reference_hessian
+from cases import MLP_CASES, SPECTRUM_CASES, mlp_case
 from hessian_spectra.hessian import exact_hessian
-from hessian_spectra.lanczos import (EdgeSpectrum, HessianOperator, MatrixOperator, edge_eigenvalues,
-                                     hessian_edges)
+from hessian_spectra.lanczos import EdgeSpectrum, edge_eigenvalues, hessian_edges
+from hessian_spectra.operators import HessianOperator, MatrixOperator
 
-PRODUCT_CASES = {
-    "relu": lambda: mlp_case(nn.ReLU),
-    "tanh_deep": lambda: mlp_case(nn.Tanh, widths=(4, 3, 5, 2), n_classes=4, seed=1),
-    "no_bias": lambda: mlp_case(nn.ReLU, bias=False, seed=2),
-}
-# small MLPs for the eigensolver: M = 618 and M = 1208
-SPECTRUM_CASES = {
-    "relu_618": lambda: mlp_case(nn.ReLU, widths=(20, 16, 12), n_classes=6, n=60, seed=3),
-    "tanh_1208": lambda: mlp_case(nn.Tanh, widths=(30, 20, 20), n_classes=8, n=100, seed=4),
-}
 ACCURACY = 1e-8  # eigenvalues, relative to max |lambda|
-
-
-def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a - b).abs().max() / b.abs().max()).item()
 
 
 def _exact_values(case: str) -> tuple[tuple, np.ndarray]:
@@ -34,90 +21,12 @@ def _exact_values(case: str) -> tuple[tuple, np.ndarray]:
     return (model, x, y), torch.linalg.eigvalsh(exact_hessian(model, x, y)).numpy()
 
 
-# ----------------------------------------------------------------------------- operator
-
-
-@pytest.mark.parametrize("batch_size", [None, 5])  # 23 samples: batches of 5 leave one of 3
-@pytest.mark.parametrize("engine", ["mlp", "autograd"])
-@pytest.mark.parametrize("case", sorted(PRODUCT_CASES))
-def test_products_against_exact_hessian(case, engine, batch_size):
-    model, x, y = PRODUCT_CASES[case]()
-    dense = exact_hessian(model, x, y)
-    operator = HessianOperator(model, x, y, engine=engine, batch_size=batch_size, block_size=3)
-    generator = torch.Generator().manual_seed(0)
-    block = torch.randn(operator.size, 7, dtype=DTYPE, generator=generator)  # 3 + 3 + 1 columns
-    assert _rel(operator.matmat(block), dense @ block) < 1e-12
-    assert _rel(operator.matvec(block[:, 0]), dense @ block[:, 0]) < 1e-12
-    assert operator.n_products == 8
-
-
-@pytest.mark.parametrize("engine", ["mlp", "autograd"])
-def test_products_against_torch_func_hessian_on_a_tiny_net(engine):
-    model, x, y = mlp_case(nn.Tanh, widths=(3, 2), n_classes=2, n=5, seed=6)  # M = 14
-    dense = reference_hessian(model, x, y)
-    operator = HessianOperator(model, x, y, engine=engine)
-    assert _rel(operator.matmat(torch.eye(operator.size, dtype=DTYPE)), dense) < 1e-12
-
-
-def test_convnet_products_against_torch_func_hessian():
-    model, x, y = conv_case()
-    operator = HessianOperator(model, x, y, batch_size=4)  # "auto" must fall back to autograd
-    assert operator.engine == "autograd"
-    dense = reference_hessian(model, x, y)
-    block = torch.randn(operator.size, 4, dtype=DTYPE, generator=torch.Generator().manual_seed(1))
-    assert _rel(operator.matmat(block), dense @ block) < 1e-12
-    assert _rel(operator @ block[:, 1], dense @ block[:, 1]) < 1e-12
-
-
-@pytest.mark.parametrize("engine", ["mlp", "autograd"])
-def test_block_product_equals_column_products_and_batches_do_not_matter(engine):
-    model, x, y = PRODUCT_CASES["relu"]()
-    whole = HessianOperator(model, x, y, engine=engine)
-    uneven = HessianOperator(model, x, y, engine=engine, batch_size=5, block_size=2)
-    block = torch.randn(whole.size, 5, dtype=DTYPE, generator=torch.Generator().manual_seed(2))
-    columns = torch.stack([whole.matvec(block[:, i]) for i in range(5)], dim=1)
-    scale = columns.abs().max().item()
-    assert torch.allclose(whole.matmat(block), columns, rtol=0, atol=1e-14 * scale)
-    assert torch.allclose(uneven.matmat(block), columns, rtol=0, atol=1e-14 * scale)
-
-
-def test_engines_agree_on_a_larger_mlp():
-    model, x, y = SPECTRUM_CASES["tanh_1208"]()
-    block = torch.randn(1208, 6, dtype=DTYPE, generator=torch.Generator().manual_seed(3))
-    fast = HessianOperator(model, x, y, engine="mlp", batch_size=33).matmat(block)
-    generic = HessianOperator(model, x, y, engine="autograd").matmat(block)
-    assert _rel(fast, generic) < 1e-12
-
-
-def test_model_is_not_modified_and_float32_models_give_float64_products():
-    model, x, y = PRODUCT_CASES["relu"]()
-    model32 = model.float()
-    before = [p.clone() for p in model32.parameters()]
-    operator = HessianOperator(model32, x.float(), y)
-    product = operator.matvec(torch.ones(operator.size, dtype=DTYPE))
-    assert product.dtype == torch.float64
-    assert all(torch.equal(a, b) and b.dtype == torch.float32 and b.grad is None
-               for a, b in zip(before, model32.parameters()))
-
-
 def test_bad_arguments_are_rejected():
-    model, x, y = conv_case()
-    with pytest.raises(ValueError, match="mlp"):
-        HessianOperator(model, x, y, engine="mlp")
-    with pytest.raises(ValueError, match="engine"):
-        HessianOperator(model, x, y, engine="fast")
-    with pytest.raises(ValueError, match="targets"):
-        HessianOperator(model, x, y[:-1])
-    operator = HessianOperator(*PRODUCT_CASES["relu"]())
-    with pytest.raises(ValueError, match="block"):
-        operator.matmat(torch.ones(3, 2, dtype=DTYPE))
+    operator = HessianOperator(*MLP_CASES["relu"]())
     with pytest.raises(ValueError, match="which"):
         edge_eigenvalues(operator, 2, which="middle")
     with pytest.raises(ValueError, match="max_products"):
         edge_eigenvalues(operator, 2, max_products=3)
-
-
-# ----------------------------------------------------------------------------- eigensolver
 
 
 @pytest.mark.parametrize("case", sorted(SPECTRUM_CASES))
@@ -235,3 +144,35 @@ def test_hessian_edges_matches_the_two_steps_and_times_the_whole():
     assert np.allclose(edges.largest, steps.largest, rtol=0, atol=1e-9 * steps.scale)
     assert np.allclose(edges.smallest, steps.smallest, rtol=0, atol=1e-9 * steps.scale)
     assert edges.converged and edges.seconds > 0
+
+
+@pytest.mark.parametrize("method", ["lanczos", "arpack"])
+def test_the_seed_alone_sets_the_start_and_global_random_state_is_untouched(method):
+    model, x, y = SPECTRUM_CASES["relu_618"]()
+    operator = HessianOperator(model, x, y)
+    saved_numpy = np.random.get_state()
+    with torch.random.fork_rng(devices=[]):  # this test sets the global states; others keep theirs
+        torch.manual_seed(11)
+        np.random.seed(11)
+        torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()[1].copy()
+        first = edge_eigenvalues(operator, 3, seed=5, method=method)
+        assert torch.equal(torch.get_rng_state(), torch_state)
+        assert np.array_equal(np.random.get_state()[1], numpy_state)
+        torch.manual_seed(12)  # another global state must not matter
+        np.random.seed(12)
+        again = edge_eigenvalues(operator, 3, seed=5, method=method)
+    np.random.set_state(saved_numpy)
+    other = edge_eigenvalues(operator, 3, seed=6, method=method)
+    assert np.array_equal(first.largest, again.largest) and np.array_equal(first.smallest, again.smallest)
+    assert np.array_equal(first.residual_norms, again.residual_norms)
+    assert not np.array_equal(first.residual_norms, other.residual_norms)  # another start vector
+
+
+def test_hessian_edges_passes_its_seed_to_the_start_vector():
+    model, x, y = SPECTRUM_CASES["relu_618"]()
+    edges = hessian_edges(model, x, y, k=3, seed=5)
+    same_seed = edge_eigenvalues(HessianOperator(model, x, y), 3, seed=5)
+    default_seed = edge_eigenvalues(HessianOperator(model, x, y), 3)
+    assert np.array_equal(edges.largest, same_seed.largest) and np.array_equal(edges.smallest, same_seed.smallest)
+    assert np.array_equal(edges.residual_norms, same_seed.residual_norms)
+    assert not np.array_equal(edges.residual_norms, default_seed.residual_norms)

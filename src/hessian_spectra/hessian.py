@@ -19,14 +19,13 @@ Three engines compute the same matrices:
   G from per-sample Jacobians in one matrix product, R from the cross-layer blocks
   by forward-mode products (``piecewise.py``).
 * ``generic``: any module. Columns of H are Hessian-vector products with unit
-  vectors (the double backward of ``lanczos.HessianOperator``), G comes from
+  vectors (the double backward of ``operators.HessianOperator``), G comes from
   per-sample Jacobians as in ``piecewise``.
 
 ``engine="auto"`` picks ``mlp``, else ``piecewise``, else ``generic``: the first whose
-structure the model has (on the trained 3,658-parameter digits convnet and 1,000 images,
-2 CPU threads: piecewise 20 s, generic 206 s, equal to 2e-14;
-``benchmarks/conv_hessian_speed.py``). Data is processed
-in batches, each weighted by its size, so the result does not depend on the split.
+structure the model has (the more structure an engine uses, the fewer passes it needs;
+``benchmarks/`` measures them). Data is processed in batches, each weighted by its size,
+so the result does not depend on the split.
 """
 
 from __future__ import annotations
@@ -39,9 +38,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .architectures import ACTIVATIONS, mlp_layers
+from .architectures import MLPPass, MLPStack, mlp_layers
 from .gauss_newton import add_gauss_newton
-from .lanczos import HessianOperator
+from .operators import HessianOperator
 from .piecewise import piecewise_matrices, piecewise_stages
 from .progress import progress
 
@@ -102,10 +101,9 @@ def _float64_copy(model: nn.Module, device: torch.device) -> nn.Module:
 class _MLPAssembler:
     """Accumulates the (l, m), l >= m blocks of H (and G) over sample chunks."""
 
-    def __init__(self, layers: list[tuple[nn.Linear, type | None]], n_total: int, with_gn: bool):
-        self.weights = [lin.weight.detach() for lin, _ in layers]
-        self.biases = [None if lin.bias is None else lin.bias.detach() for lin, _ in layers]
-        self.acts = [act for _, act in layers]
+    def __init__(self, stack: MLPStack, n_total: int, with_gn: bool):
+        self.stack = stack
+        self.weights, self.biases = stack.weights, stack.biases
         self.n_total = n_total
         self.with_gn = with_gn
         self.blocks_h: dict[tuple[int, int], Tensor] = {}
@@ -118,44 +116,38 @@ class _MLPAssembler:
         return torch.cat([a, a.new_ones(len(a), 1)], dim=1)
 
     def add(self, x: Tensor, y: Tensor) -> None:
+        batch = MLPPass.of(self.stack, x, y, self.n_total)
+        curv, curv_gn = self._curvatures(batch)
+        self._add_blocks(batch, curv, curv_gn)
+
+    def _curvatures(self, batch: MLPPass) -> tuple[list[Tensor], list[Tensor]]:
+        """d^2L/dh_l^2 per sample, (n, out_l, out_l), and its Gauss-Newton part."""
         n_layers = len(self.weights)
-        x = x.reshape(len(x), -1)
-        # forward pass: augmented inputs a_bar[l] of layer l, pre-activations h[l]
-        a_bar, h, d1, d2 = [], [], [], []
-        a = x
-        for l in range(n_layers):
-            a_bar.append(self._augment(a, l))
-            h_l = a @ self.weights[l].T
-            if self.biases[l] is not None:
-                h_l = h_l + self.biases[l]
-            h.append(h_l)
-            if l < n_layers - 1:
-                activation = ACTIVATIONS[self.acts[l]]
-                d1.append(activation.first(h_l))
-                d2.append(activation.second(h_l))
-                a = activation.value(h_l)
-        prob = torch.softmax(h[-1], dim=1)
-        onehot = torch.nn.functional.one_hot(y, prob.shape[1]).to(DTYPE)
-        scale = 1.0 / self.n_total
-        # backward: delta[l] = dL/dh[l]; S[l] = d^2L/dh[l]^2 (SG[l]: Gauss-Newton part)
-        delta = [None] * n_layers
+        prob, d1 = batch.prob, batch.first
         curv = [None] * n_layers
         curv_gn = [None] * n_layers
-        delta[-1] = (prob - onehot) * scale
-        curv[-1] = (torch.diag_embed(prob) - prob[:, :, None] * prob[:, None, :]) * scale
+        curv[-1] = (torch.diag_embed(prob) - prob[:, :, None] * prob[:, None, :]) * (1.0 / self.n_total)
         curv_gn[-1] = curv[-1]
         for l in range(n_layers - 2, -1, -1):
             w_next = self.weights[l + 1]
-            back = delta[l + 1] @ w_next
-            delta[l] = d1[l] * back
             outer = d1[l][:, :, None] * d1[l][:, None, :]
             curv_gn[l] = outer * (w_next.T @ curv_gn[l + 1] @ w_next)
-            curv[l] = outer * (w_next.T @ curv[l + 1] @ w_next) + torch.diag_embed(d2[l] * back)
-        # blocks (l, m) for l >= m, with jac = dh[l]/dh[m] and act_jac = d a_bar[l]/dh[m]:
-        #   block[p,q,r,s] = sum_n (curv[l] jac)[n,p,r] a_bar[l][n,q] a_bar[m][n,s]
-        #                  + sum_n delta[l][n,p] act_jac[n,q,r] a_bar[m][n,s]      (l > m only)
+            curv[l] = outer * (w_next.T @ curv[l + 1] @ w_next)
+            if batch.curvature[l] is not None:
+                curv[l] = curv[l] + torch.diag_embed(batch.curvature[l])
+        return curv, curv_gn
+
+    def _add_blocks(self, batch: MLPPass, curv: list[Tensor], curv_gn: list[Tensor]) -> None:
+        """Blocks (l, m) for l >= m, with jac = dh[l]/dh[m] and act_jac = d a_bar[l]/dh[m]:
+          block[p,q,r,s] = sum_n (curv[l] jac)[n,p,r] a_bar[l][n,q] a_bar[m][n,s]
+                         + sum_n delta[l][n,p] act_jac[n,q,r] a_bar[m][n,s]      (l > m only)
+        where a_bar[l] is the input of layer l with a trailing 1 when it has a bias."""
+        n_layers = len(self.weights)
+        a_bar = [self._augment(a, l) for l, a in enumerate(batch.inputs)]
+        d1, delta = batch.first, batch.errors
+        n = len(batch.prob)
         for m in range(n_layers):
-            jac = torch.eye(h[m].shape[1], dtype=DTYPE, device=x.device).expand(len(x), -1, -1)
+            jac = torch.eye(self.weights[m].shape[0], dtype=DTYPE, device=batch.prob.device).expand(n, -1, -1)
             for l in range(m, n_layers):
                 if l > m:
                     act_jac = d1[l - 1][:, :, None] * jac  # d a[l-1] / d h[m]  (n, q, r)
@@ -164,7 +156,7 @@ class _MLPAssembler:
                 term = _contract(curv[l] @ jac, inputs_lm)  # (p, r, q, s)
                 if l > m:
                     if self.biases[l] is not None:  # the bias input is constant
-                        act_jac = torch.cat([act_jac, act_jac.new_zeros(len(x), 1, act_jac.shape[2])], 1)
+                        act_jac = torch.cat([act_jac, act_jac.new_zeros(n, 1, act_jac.shape[2])], 1)
                     second = _contract(_outer(delta[l], a_bar[m]), act_jac)  # (p, s, q, r)
                     term += second.permute(0, 3, 2, 1)
                 self._add(self.blocks_h, (l, m), term)
@@ -182,12 +174,9 @@ class _MLPAssembler:
 
     def matrix(self, blocks: dict[tuple[int, int], Tensor]) -> Tensor:
         """Scatter the augmented (l, m) blocks into one M x M matrix in parameter order."""
-        offsets, sizes = [], []
-        total = 0
-        for w, b in zip(self.weights, self.biases):
-            offsets.append(total)
-            sizes.append(w.numel() + (0 if b is None else b.numel()))
-            total += sizes[-1]
+        sizes = self.stack.sizes
+        offsets = [sum(sizes[:l]) for l in range(len(sizes))]
+        total = sum(sizes)
         device = self.weights[0].device
         out = torch.empty(total, total, dtype=DTYPE, device=device)
         for (l, m), block in blocks.items():
@@ -233,8 +222,7 @@ def _contract(left: Tensor, right: Tensor) -> Tensor:
 
 
 def _mlp_matrices(model, inputs, targets, batch_size, with_gn, show_progress):
-    layers = mlp_layers(model)
-    assembler = _MLPAssembler(layers, len(inputs), with_gn)
+    assembler = _MLPAssembler(MLPStack.of(mlp_layers(model)), len(inputs), with_gn)
     n_batches = -(-len(inputs) // batch_size)
     with torch.no_grad():
         for x, y in progress(_batches(inputs, targets, batch_size), total=n_batches,
@@ -250,7 +238,7 @@ def _mlp_matrices(model, inputs, targets, batch_size, with_gn, show_progress):
 
 def _generic_matrices(model, inputs, targets, batch_size, chunk_size, with_gn, show_progress):
     """Any module: the columns of H are Hessian-vector products with the unit vectors
-    (``lanczos.HessianOperator``, double backward through a graph built once per data
+    (``operators.HessianOperator``, double backward through a graph built once per data
     batch), G comes from per-sample Jacobians (``gauss_newton``)."""
     n_params = num_parameters(model)
     n_total = len(inputs)

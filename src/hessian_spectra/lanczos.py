@@ -1,297 +1,33 @@
-"""The edges of the Hessian spectrum without forming the Hessian: Hessian-vector products
-and a Lanczos eigensolver.
+"""The edges of a symmetric operator's spectrum by a Lanczos eigensolver.
 
-Two layers, kept apart (algorithms only see an operator):
-
-* ``HessianOperator``: v -> H v for the mean softmax cross-entropy of any ``nn.Module``
-  (same conventions as ``hessian.py``: float64 copy of the model, parameters flattened in
-  ``model.parameters()`` order, data in batches weighted by their size). Everything that
-  does not depend on v is computed once: for any module the forward pass and the
-  first-order graph (gradient with ``create_graph=True``), reused by a double backward
-  of g . v per product (``retain_graph``); for the paper's MLPs the forward quantities of
-  an explicit R-operator. ``matmat`` applies H to a block of vectors at once.
-* ``edge_eigenvalues``: the k largest and/or k smallest eigenvalues of any symmetric
-  operator (``size`` and ``matmat``), by our Lanczos (partial reorthogonalization for
-  single vectors, full block reorthogonalization for blocks, thick restart when the
-  basis would outgrow its memory), or by ARPACK (``scipy.sparse.linalg.eigsh``) on the
-  same operator. Results are ``EdgeSpectrum`` values whose residual norms
-  ||H y - theta y|| come from fresh products with the returned Ritz vectors.
+``edge_eigenvalues``: the k largest and/or k smallest eigenvalues of any symmetric
+operator (``operators.SymmetricOperator``: ``size`` and ``matmat``), by our Lanczos
+(partial reorthogonalization for single vectors, full block reorthogonalization for
+blocks, thick restart when the basis would outgrow its memory), or by ARPACK
+(``scipy.sparse.linalg.eigsh``) on the same operator. Results are ``EdgeSpectrum`` values
+whose residual norms ||H y - theta y|| come from fresh products with the returned Ritz
+vectors. The algorithm only sees the operator; the Hessian-vector products live in
+``operators``.
 
 ``hessian_edges`` puts the two together for the workflow (``spectrum.method: lanczos``).
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 import scipy.linalg
 import torch
 from torch import Tensor, nn
 
-from .architectures import ACTIVATIONS, mlp_layers
+from .operators import HessianOperator, SymmetricOperator
 
-DTYPE = torch.float64
 WHICH = ("both", "largest", "smallest")
 METHODS = ("lanczos", "arpack")
 ORTHONORMAL_TOL = 1e-6  # max |Y^T Y - I| of the returned Ritz vectors for ``converged``
 BASIS_MEMORY_BYTES = 2 * 2**30  # default memory for the Lanczos basis (max_basis = this / 8M)
-
-
-# --------------------------------------------------------------------------- operator
-
-
-class SymmetricOperator(Protocol):
-    """What the eigensolvers need: a symmetric (size x size) linear map on float64 tensors."""
-
-    size: int
-    dtype: torch.dtype
-    device: torch.device
-
-    def matmat(self, block: Tensor) -> Tensor:
-        """(size, b) -> (size, b)."""
-        ...
-
-
-class MatrixOperator:
-    """A dense symmetric matrix as an operator (for tests and small problems)."""
-
-    def __init__(self, matrix: Tensor):
-        if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-            raise ValueError(f"need a square matrix, got shape {tuple(matrix.shape)}")
-        self.matrix = matrix.to(DTYPE)
-        self.size = matrix.shape[0]
-        self.dtype = DTYPE
-        self.device = matrix.device
-        self.n_products = 0
-
-    def matmat(self, block: Tensor) -> Tensor:
-        self.n_products += block.shape[1]
-        return self.matrix @ block
-
-    def matvec(self, vector: Tensor) -> Tensor:
-        return self.matmat(vector[:, None])[:, 0]
-
-
-def _mean_cross_entropy_sum(logits: Tensor, targets: Tensor) -> Tensor:
-    """sum_i CE(logits_i, y_i), written with ops that have batching rules for the batched
-    double backward (``F.cross_entropy``'s log-softmax double backward falls back to a slow
-    per-vector loop under ``is_grads_batched``). The shift by the row maximum is a
-    constant (detached): the value and all derivatives are those of logsumexp."""
-    shift = logits.detach().max(dim=1, keepdim=True).values
-    logsumexp = (logits - shift).exp().sum(dim=1).log() + shift.squeeze(1)
-    return (logsumexp - logits.gather(1, targets[:, None]).squeeze(1)).sum()
-
-
-class _AutogradProducts:
-    """Any module: per data batch, the first-order graph (gradient with create_graph=True)
-    is built once; a product is a double backward of g . v through it (retain_graph), a
-    block of vectors one batched double backward (is_grads_batched)."""
-
-    def __init__(self, model: nn.Module, params: list[Tensor], batches, n_total: int, numels, shapes):
-        self.params, self.numels, self.shapes = params, numels, shapes
-        self.grads: list[tuple[Tensor, ...]] = []
-        for x, y in batches:
-            loss = _mean_cross_entropy_sum(model(x), y) / n_total
-            self.grads.append(torch.autograd.grad(loss, params, create_graph=True))
-
-    def __call__(self, rows: Tensor) -> Tensor:
-        batched = len(rows) > 1
-        if batched:
-            outputs = [piece.reshape(len(rows), *shape) for piece, shape in zip(rows.split(self.numels, dim=1),
-                                                                                   self.shapes)]
-        else:
-            outputs = [piece.reshape(shape) for piece, shape in zip(rows[0].split(self.numels), self.shapes)]
-        out = torch.zeros_like(rows)
-        for grads in self.grads:
-            products = torch.autograd.grad(grads, self.params, grad_outputs=outputs, retain_graph=True,
-                                           is_grads_batched=batched, allow_unused=True, materialize_grads=True)
-            out += torch.cat([p.reshape(len(rows), -1) for p in products], dim=1)
-        return out
-
-
-class _MLPProducts:
-    """``nn.Sequential`` stacks of Linear and ReLU/Tanh (the paper's nets): Pearlmutter's
-    R-operator written out layer by layer. The forward pass, the softmax probabilities and
-    the backpropagated errors of every data batch are computed once; a product of a block
-    of b vectors is then one forward and one backward sweep of b "directional" copies,
-    every contraction a single matrix product over all b (checked against the autograd
-    engine and against ``exact_hessian`` in the tests). On the 5510-parameter benchmark
-    net, one thread: about 2.6 ms a product against 3.5 ms for the double backward;
-    blocks of 4-16 vectors cost about 2 ms per vector (the autograd engine's batched
-    double backward gains little: vmap copies and memory traffic)."""
-
-    def __init__(self, layers, batches, n_total: int):
-        self.weights = [lin.weight.detach() for lin, _ in layers]
-        self.weights_t = [w.T.contiguous() for w in self.weights]
-        self.biases = [None if lin.bias is None else lin.bias.detach() for lin, _ in layers]
-        self.sizes = [w.numel() + (0 if b is None else b.numel()) for w, b in zip(self.weights, self.biases)]
-        self.cache = []
-        n_layers = len(layers)
-        with torch.no_grad():
-            for x, y in batches:
-                a = [x.reshape(len(x), -1)]  # a[l]: the input of layer l
-                d1, curv = [], []  # phi'(h_l); phi''(h_l) * dL/da_l (None when zero)
-                for l, (lin, act) in enumerate(layers):
-                    h = torch.addmm(self.biases[l], a[l], self.weights_t[l]) if self.biases[l] is not None \
-                        else a[l] @ self.weights_t[l]
-                    if l < n_layers - 1:
-                        activation = ACTIVATIONS[act]
-                        d1.append(activation.first(h))
-                        curv.append(None if activation.piecewise_linear else activation.second(h))
-                        a.append(activation.value(h))
-                prob = torch.softmax(h, dim=1)
-                delta = [None] * n_layers  # dL/dh_l, with the 1/N of the mean
-                delta[-1] = (prob - torch.nn.functional.one_hot(y, prob.shape[1]).to(prob.dtype)) / n_total
-                for l in range(n_layers - 1, 0, -1):
-                    back = delta[l] @ self.weights[l]  # dL/da_{l}
-                    delta[l - 1] = d1[l - 1] * back
-                    if curv[l - 1] is not None:
-                        curv[l - 1] = curv[l - 1] * back
-                self.cache.append((a, d1, curv, delta, prob, prob / n_total))
-
-    def __call__(self, rows: Tensor) -> Tensor:
-        b = len(rows)
-        n_layers = len(self.weights)
-        v_w, v_b = [], []
-        offset = 0
-        for w, bias in zip(self.weights, self.biases):
-            v_w.append(rows[:, offset : offset + w.numel()].reshape(b, *w.shape))
-            offset += w.numel()
-            v_b.append(None if bias is None else rows[:, offset : offset + bias.numel()])
-            offset += 0 if bias is None else bias.numel()
-        # (in, b*out) and (out, b*in) layouts of the directions, for one matrix product each
-        v_in = [v.permute(2, 0, 1).reshape(v.shape[2], -1) for v in v_w]
-        v_out = [v.permute(1, 0, 2).reshape(v.shape[1], -1) for v in v_w]
-        v_bias = [None if v is None else v.reshape(1, -1) for v in v_b]
-        out = None
-        for a, d1, curv, delta, prob, prob_scaled in self.cache:
-            n = len(a[0])
-            r_h, r_a = [], [None]  # R{h_l}, R{a_l} as (n, b, width)
-            for l in range(n_layers):
-                width = self.weights[l].shape[0]
-                t = (a[l] @ v_in[l] if v_bias[l] is None else torch.addmm(v_bias[l], a[l], v_in[l])).view(n, b, width)
-                if l > 0:
-                    t.view(n * b, width).addmm_(r_a[l].view(n * b, -1), self.weights_t[l])
-                r_h.append(t)
-                if l < n_layers - 1:
-                    r_a.append(d1[l][:, None, :] * t)
-            r_z = r_h[-1]
-            # R{dL/dz} = (diag p - p p^T) R{z} / N
-            r_d = (r_z - torch.linalg.vecdot(prob[:, None, :], r_z)[:, :, None]).mul_(prob_scaled[:, None, :])
-            pieces: list[Tensor] = []
-            for l in range(n_layers - 1, -1, -1):
-                width_out, width_in = self.weights[l].shape
-                if v_b[l] is not None:
-                    pieces.append(r_d.sum(0))
-                g_w = (r_d.view(n, b * width_out).T @ a[l]).view(b, width_out, width_in)
-                if l > 0:
-                    g_w += (delta[l].T @ r_a[l].view(n, b * width_in)).view(width_out, b, width_in).transpose(0, 1)
-                pieces.append(g_w.view(b, -1))
-                if l > 0:
-                    r_g = (r_d.view(n * b, width_out) @ self.weights[l]).view(n, b, width_in)
-                    r_g.view(n, -1).addmm_(delta[l], v_out[l])
-                    r_d = r_g.mul_(d1[l - 1][:, None, :])
-                    if curv[l - 1] is not None:
-                        r_d += curv[l - 1][:, None, :] * r_h[l - 1]
-            product = torch.cat(pieces[::-1], dim=1)
-            out = product if out is None else out.add_(product)
-        return out
-
-
-ENGINES = ("auto", "mlp", "autograd")
-
-
-class HessianOperator:
-    """v -> H v, H the Hessian of the mean softmax cross-entropy of ``model`` on
-    (inputs, targets) with respect to all of ``model.parameters()`` (flattened in that
-    order), in float64.
-
-    The caller's model is not touched: a float64 copy in eval mode is differentiated.
-    Data is split into batches of ``batch_size`` samples (all at once when None); batch
-    j contributes (n_j / N) times its mean loss, so H does not depend on the split.
-
-    Engines (``engine="auto"`` takes ``mlp`` when the model has that structure):
-
-    * ``autograd``: any module. For every data batch the forward pass and the first-order
-      graph (gradient with ``create_graph=True``) are built once and kept; a product is a
-      double backward of g . v through them (``retain_graph``), a block one batched
-      double backward (``is_grads_batched``).
-    * ``mlp``: ``nn.Sequential`` of Linear and ReLU/Tanh (``architectures.mlp_layers``): the same
-      products from cached forward quantities and explicit matrix products.
-
-    Memory: what is kept per data batch, for all batches at once: the autograd graph
-    (forward activations plus the create_graph backward: a few (batch x width) tensors per
-    layer and a few parameter-sized ones), or for ``mlp`` the layer inputs, activation
-    derivatives, errors and probabilities (about 4 (batch x width) tensors per layer);
-    so about 3-6 times one ordinary forward+backward pass over all N samples. A block of
-    b vectors needs b times one batch's activations on top, transiently.
-
-    ``matmat`` applies H to the columns of a (M, b) block, ``block_size`` columns per
-    pass (8: larger blocks only add memory traffic on a CPU); ``matvec`` to one (M,) vector. ``n_products`` counts the Hessian-vector
-    products done so far (a block of b counts b).
-    """
-
-    def __init__(self, model: nn.Module, inputs: Tensor, targets: Tensor, *, batch_size: int | None = None,
-                 block_size: int = 8, engine: str = "auto", device: str | torch.device | None = None):
-        if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-        layers = mlp_layers(model)
-        if engine == "mlp" and layers is None:
-            raise ValueError("engine='mlp' needs nn.Sequential(Linear, ReLU|Tanh, ..., Linear)")
-        if len(inputs) != len(targets) or len(inputs) == 0:
-            raise ValueError(f"need as many targets as inputs (>0), got {len(inputs)} and {len(targets)}")
-        if batch_size is not None and batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        if block_size < 1:
-            raise ValueError(f"block_size must be positive, got {block_size}")
-        self.device = torch.device(device) if device is not None else next(model.parameters()).device
-        self.dtype = DTYPE
-        self.block_size = block_size
-        self.model = copy.deepcopy(model).to(device=self.device, dtype=DTYPE).eval()
-        params = list(self.model.parameters())
-        self.shapes = [p.shape for p in params]
-        self.numels = [p.numel() for p in params]
-        self.size = sum(self.numels)
-        self.n_products = 0
-        inputs = inputs.to(device=self.device, dtype=DTYPE)
-        targets = targets.to(device=self.device, dtype=torch.long)
-        n_total = len(inputs)
-        step = n_total if batch_size is None else batch_size
-        batches = [(inputs[i : i + step], targets[i : i + step]) for i in range(0, n_total, step)]
-        self.engine = "mlp" if engine == "mlp" or (engine == "auto" and layers is not None) else "autograd"
-        if self.engine == "mlp":
-            self._products = _MLPProducts(mlp_layers(self.model), batches, n_total)
-        else:
-            for param in params:
-                param.requires_grad_(True)
-            self._products = _AutogradProducts(self.model, params, batches, n_total, self.numels, self.shapes)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.size, self.size)
-
-    def matmat(self, block: Tensor) -> Tensor:
-        """H @ block for a (M, b) block; returns (M, b)."""
-        if block.ndim != 2 or block.shape[0] != self.size:
-            raise ValueError(f"need a ({self.size}, b) block, got shape {tuple(block.shape)}")
-        rows = block.to(device=self.device, dtype=DTYPE).T
-        if len(rows) == 0:
-            return block.clone()
-        out = torch.cat([self._products(rows[i : i + self.block_size].contiguous())
-                         for i in range(0, len(rows), self.block_size)])
-        self.n_products += len(rows)
-        return out.T
-
-    def matvec(self, vector: Tensor) -> Tensor:
-        """H @ vector for a (M,) vector."""
-        return self.matmat(vector.reshape(-1, 1))[:, 0]
-
-    def __matmul__(self, other: Tensor) -> Tensor:
-        return self.matvec(other) if other.ndim == 1 else self.matmat(other)
 
 
 # --------------------------------------------------------------------------- results
@@ -485,6 +221,246 @@ def _ritz(T: np.ndarray, n: int, b: int, banded: bool, which: str, k: int, other
                  high, low, max(extremes))
 
 
+@dataclass(frozen=True)
+class _Request:
+    """What the caller asked for: ``k`` values at ``which`` end(s) to ``tol``, within
+    ``max_products`` products."""
+
+    k: int
+    which: str
+    tol: float
+    max_products: int
+
+    @property
+    def n_wanted(self) -> int:
+        return self.k * (2 if self.which == "both" else 1)
+
+    @property
+    def budget_left(self) -> int:
+        """The products the iteration may use: the final residual check needs one per wanted pair."""
+        return self.max_products - self.n_wanted
+
+
+@dataclass
+class _Basis:
+    """The Krylov basis, grown one block of ``b`` vectors at a time.
+
+    Rows of ``Q``: the orthonormal basis; ``T``: the projected matrix Q H Q^T. Both grow by
+    doubling up to ``cap + b`` rows, so a generous max_products costs no memory up front.
+    Q[:n] is the basis; its last block Q[n0:n] still has to be multiplied. T is block
+    tridiagonal (``banded``) until the first thick restart, dense (arrowhead) after."""
+
+    Q: Tensor
+    T: np.ndarray
+    n: int
+    n0: int
+    b: int
+    cap: int  # the most basis vectors kept before a thick restart
+    orthogonality: _OrthogonalityEstimate | None  # plain Lanczos (b = 1) only
+    banded: bool = True
+    restarts: int = 0
+    scale_guess: float = 0.0  # the largest |entry| of T so far, for the breakdown test
+
+    @classmethod
+    def start(cls, operator: SymmetricOperator, request: _Request, b: int, max_basis: int | None,
+              generator: torch.Generator) -> _Basis:
+        """A first block of b orthonormal random vectors (drawn from ``generator``)."""
+        M = operator.size
+        n_wanted = request.n_wanted
+        if max_basis is None:  # what fits in BASIS_MEMORY_BYTES
+            max_basis = max(1, BASIS_MEMORY_BYTES // (8 * M))
+        cap = min(M, max_basis, request.max_products)
+        cap = max(cap, min(M, 2 * n_wanted + 4 * b))  # room for the kept Ritz vectors and progress
+        rows = min(cap + b, max(256, 4 * (n_wanted + b), 2**26 // (8 * M)))  # 64 MiB up front
+        Q = torch.empty(rows, M, dtype=operator.dtype, device=operator.device)
+        T = np.zeros((rows, rows))
+        first = _random_rows(b, M, generator, operator.device, operator.dtype)
+        Q[:b] = torch.linalg.qr(first.T).Q.T
+        threshold = min(math.sqrt(_OrthogonalityEstimate.EPS), 0.1 * request.tol)
+        orthogonality = _OrthogonalityEstimate(cap + b, threshold) if b == 1 else None
+        return cls(Q, T, n=b, n0=0, b=b, cap=cap, orthogonality=orthogonality)
+
+    def extend(self, apply: _Budget, generator: torch.Generator) -> tuple[Tensor, np.ndarray, bool]:
+        """Multiply the last block and orthogonalize the products against the basis: the
+        next block ``new_q`` (b, M), its ``coupling`` (b, b) to the last one (H Q_last^T =
+        ... + new_q^T coupling), and whether the basis now spans the whole space."""
+        W = apply(self.Q[self.n0 : self.n].T).T.contiguous()  # (b, M) = (H Q_last^T)^T
+        coeffs = self._project(W)
+        new_q, R = self._normalize(W)
+        self.scale_guess = max(self.scale_guess, float(np.abs(coeffs).max()))
+        tiny = R.diagonal().abs() < 1e-10 * max(self.scale_guess, 1e-300)
+        full_space = self.n + self.b > self.Q.shape[1]
+        if bool(tiny.any()) and not full_space:
+            R = self._replace_lost_directions(new_q, W, tiny, generator)
+        return new_q, R.cpu().numpy(), full_space
+
+    def _project(self, W: Tensor) -> np.ndarray:
+        """Remove the basis from W in place and record the coefficients in T."""
+        n0, n = self.n0, self.n
+        if self.banded and self.orthogonality is not None:
+            # plain Lanczos: three-term recurrence, full reorthogonalization only when the
+            # estimated loss of orthogonality calls for it (partial reorthogonalization)
+            return _lanczos_step(W, self.Q, n0, self.T, self.orthogonality)
+        C = _orthogonalize(W, self.Q[:n])  # (n, b)
+        C_np = C.cpu().numpy()
+        self.T[:n, n0:n] = C_np
+        self.T[n0:n, :n] = C_np.T
+        return C_np
+
+    def _normalize(self, W: Tensor) -> tuple[Tensor, Tensor]:
+        """The orthonormal next block and R with W^T = new_q^T R."""
+        if self.b == 1:
+            norm = W.norm()
+            return W / norm.clamp_min(1e-300), norm.reshape(1, 1)
+        new_q, R = torch.linalg.qr(W.T)
+        return new_q.T.contiguous(), R
+
+    def _replace_lost_directions(self, new_q: Tensor, W: Tensor, tiny: Tensor, generator: torch.Generator) -> Tensor:
+        """Invariant subspace: the rows of ``new_q`` flagged ``tiny`` become random
+        directions orthogonal to the basis (in place); returns the new coupling R."""
+        n, M = self.n, self.Q.shape[1]
+        for i in torch.nonzero(tiny).flatten().tolist():
+            direction = _random_rows(1, M, generator, self.Q.device, self.Q.dtype)
+            _orthogonalize(direction, torch.cat([self.Q[:n], new_q[:i]]))
+            _orthogonalize(direction, torch.cat([self.Q[:n], new_q[:i]]))
+            new_q[i] = direction[0] / direction[0].norm()
+        R = new_q @ W.T
+        if self.orthogonality is not None:
+            self.orthogonality.reset(n)
+        return R
+
+    def advance(self, new_q: Tensor, coupling: np.ndarray, request: _Request) -> None:
+        """Add the next block; when the basis is full, thick-restart it first."""
+        if self.n + self.b > self.cap:
+            self._restart(new_q, coupling, request)
+        else:
+            self._append(new_q, coupling)
+
+    def _restart(self, new_q: Tensor, coupling: np.ndarray, request: _Request) -> None:
+        """Thick restart on the wanted Ritz vectors (and neighbours), then the next block."""
+        Q, T, n0, n, b, cap = self.Q, self.T, self.n0, self.n, self.b, self.cap
+        values, vectors = np.linalg.eigh((T[:n, :n] + T[:n, :n].T) / 2)
+        keep_each = max(request.k + b, (cap - 2 * b) // 4)
+        keep = []
+        if request.which in ("both", "smallest"):
+            keep += list(range(min(keep_each, n)))
+        if request.which in ("both", "largest"):
+            keep += list(range(max(n - keep_each, 0), n))
+        keep = sorted(set(keep))[: cap - 2 * b]
+        S = torch.from_numpy(vectors[:, keep]).to(device=Q.device, dtype=Q.dtype)  # (n, p)
+        p = len(keep)
+        Q[:p] = S.T @ Q[:n]
+        T[:] = 0.0
+        T[np.arange(p), np.arange(p)] = values[keep]
+        arrow = coupling @ vectors[n0:n][:, keep]  # (b, p)
+        Q[p : p + b] = new_q
+        T[p : p + b, :p] = arrow
+        T[:p, p : p + b] = arrow.T
+        self.n0, self.n = p, p + b
+        self.banded = False
+        self.restarts += 1
+
+    def _append(self, new_q: Tensor, coupling: np.ndarray) -> None:
+        """Add the next block, doubling Q and T first when they are full."""
+        n0, n, b = self.n0, self.n, self.b
+        if n + b > len(self.Q):
+            rows = min(self.cap + b, 2 * len(self.Q))
+            self.Q = torch.cat([self.Q, self.Q.new_empty(rows - len(self.Q), self.Q.shape[1])])
+            self.T = np.pad(self.T, ((0, rows - len(self.T)), (0, rows - len(self.T))))
+        self.Q[n : n + b] = new_q
+        self.T[n : n + b, n0:n] = coupling
+        self.T[n0:n, n : n + b] = coupling.T
+        self.n0, self.n = n, n + b
+
+    def ritz(self, request: _Request, which: str | None = None, other_end: float | None = None) -> _Ritz:
+        """The wanted Ritz pairs of the basis (of ``which`` end(s), the request's by default)."""
+        return _ritz(self.T, self.n, self.b, self.banded, which or request.which, request.k, other_end)
+
+
+@dataclass
+class _Convergence:
+    """When to test for convergence, and what the tests so far found.
+
+    Tests use the Lanczos residual estimates ||coupling @ S_last||; when they all pass, the
+    Ritz pairs are verified with fresh products; a failed verification lowers the trust
+    in the estimates and goes on."""
+
+    check_at: int  # the product count at which to test next
+    trust: float = 1.0  # how much the fresh residuals exceeded the estimates at a failed verification
+    last_check: tuple[int, float] | None = None  # (products, largest estimate) at the previous test
+    ends_done: dict = field(default_factory=lambda: {"largest": False, "smallest": False})  # estimates below tol
+    extreme: dict = field(default_factory=lambda: {"largest": None, "smallest": None})  # at the latest probe
+    ritz: _Ritz | None = None  # the latest wanted Ritz pairs
+    ritz_at: tuple[int, int] | None = None  # the (restarts, n) they belong to
+    fresh: tuple | None = None  # (ritz, Y, residuals) of a verified basis state
+
+    def due(self, steps_done: int, full_space: bool) -> bool:
+        return steps_done >= self.check_at or full_space
+
+    def test(self, basis: _Basis, request: _Request, apply: _Budget, coupling: np.ndarray, full_space: bool,
+             steps_done: int) -> bool:
+        """Probe the Ritz pairs, verify them when the estimates pass; True when the
+        iteration can stop. Otherwise the next test is scheduled."""
+        pending, probe, estimates, limit = self._probe(basis, request, coupling)
+        if full_space or bool(np.all(estimates <= limit)):
+            self.ritz = probe if pending == request.which else basis.ritz(request)
+            self.ritz_at = (basis.restarts, basis.n)
+            if apply.count + 2 * request.n_wanted > request.max_products:
+                return True  # no room to verify now and still check at the end: the end checks
+            stop, estimates = self._verify(basis, request, apply, coupling, full_space)
+            if stop:
+                return True
+        self._schedule(estimates, limit, steps_done, basis.b)
+        return False
+
+    def _probe(self, basis: _Basis, request: _Request, coupling: np.ndarray):
+        """(the end(s) probed, their Ritz pairs, residual estimates, tolerance)."""
+        which = request.which
+        # an end whose Ritz pairs have converged stays converged: probe only the others
+        pending = which
+        if which == "both" and self.ends_done["largest"] != self.ends_done["smallest"]:
+            pending = "smallest" if self.ends_done["largest"] else "largest"
+        # a converged end's extreme Ritz value no longer moves: reuse it for the scale
+        other_end = None if pending == which else self.extreme["largest" if pending == "smallest" else "smallest"]
+        probe = basis.ritz(request, pending, other_end)
+        if probe.high:
+            self.extreme["largest"] = probe.values[0]
+        if probe.low:
+            self.extreme["smallest"] = probe.values[len(probe.high)]
+        estimates = self.trust * np.linalg.norm(coupling @ probe.vectors[basis.n0 : basis.n], axis=0)
+        limit = request.tol * probe.scale
+        for end, part in (("largest", estimates[: len(probe.high)]), ("smallest", estimates[len(probe.high) :])):
+            if len(part):
+                self.ends_done[end] = self.ends_done[end] or bool(np.all(part <= limit))
+        return pending, probe, estimates, limit
+
+    def _verify(self, basis: _Basis, request: _Request, apply: _Budget, coupling: np.ndarray,
+                full_space: bool) -> tuple[bool, np.ndarray]:
+        """Fresh residuals of the Ritz pairs: (converged, the untrusted estimates)."""
+        ritz = self.ritz
+        Y = _ritz_vectors(ritz, basis.Q, basis.n)
+        residuals = _residual_norms(apply, Y, ritz.values)
+        self.fresh = (ritz, Y, residuals)
+        if full_space or bool(np.all(residuals <= request.tol * ritz.scale)):
+            return True, residuals
+        # the estimates were optimistic (rounding in the basis): trust them less
+        estimates = np.linalg.norm(coupling @ ritz.vectors[basis.n0 : basis.n], axis=0)
+        self.trust = max(self.trust, float(np.max(residuals / np.maximum(estimates, 1e-300))))
+        self.ends_done = {"largest": False, "smallest": False}
+        return False, estimates
+
+    def _schedule(self, estimates: np.ndarray, limit: float, steps_done: int, b: int) -> None:
+        """Next test: half-way to where the estimates' recent rate of decrease would reach
+        the tolerance, between 3% and 20% more steps (8 at least)."""
+        worst = float(np.max(estimates)) if len(estimates) else 0.0
+        gap = max(b, 8, math.ceil(0.03 * steps_done))
+        if self.last_check is not None and 0 < worst < self.last_check[1] and limit > 0:
+            rate = math.log(self.last_check[1] / worst) / max(steps_done - self.last_check[0], 1)
+            gap = max(gap, min(int(0.5 * math.log(worst / limit) / rate), math.ceil(0.2 * steps_done)))
+        self.last_check = (steps_done, worst)
+        self.check_at = steps_done + gap
+
+
 def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_products: int, seed: int,
              block_size: int, max_basis: int | None) -> tuple:
     """Lanczos for both ends of the spectrum in one Krylov basis.
@@ -492,8 +468,8 @@ def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_pr
     Why our own and not ARPACK (``method="arpack"`` is there too): for the spectrum edges
     of a trained network the small end sits next to a dense bulk, and there ARPACK's
     implicit restarts throw away Krylov information that an unrestarted basis of a few
-    hundred vectors keeps: on the 5510-parameter benchmark net eigsh needs 600-2400
-    products (and a large ncv makes its own bookkeeping slow), this about 360 + 40.
+    hundred vectors keeps, so it needs fewer products there
+    (``benchmarks/topk_speed.py`` compares them).
     With block_size 1: the three-term recurrence with partial reorthogonalization (Simon
     1984): a full Gram-Schmidt pass only when the estimated loss of orthogonality calls
     for it, which keeps the Ritz values free of ghost copies at a fraction of the cost;
@@ -501,159 +477,46 @@ def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_pr
     (max_basis x M floats); past that it is thick-restarted on the wanted Ritz vectors
     and their neighbours (Wu and Simon 2000), after which the projected matrix is dense.
     Convergence is tested on the Lanczos residual estimates, then verified with fresh
-    products; a failed verification lowers the trust in the estimates and goes on."""
-    M = operator.size
-    b = block_size
-    dtype, device = operator.dtype, operator.device
+    products (``_Convergence``). The start vectors and any replacement directions come
+    from a generator seeded with ``seed``, so a run depends on nothing global."""
+    request = _Request(k, which, tol, max_products)
     apply = _Budget(operator)
-    n_wanted = k * (2 if which == "both" else 1)
-    if max_basis is None:  # what fits in BASIS_MEMORY_BYTES
-        max_basis = max(1, BASIS_MEMORY_BYTES // (8 * M))
-    cap = min(M, max_basis, max_products)
-    cap = max(cap, min(M, 2 * n_wanted + 4 * b))  # room for the kept Ritz vectors and progress
     generator = torch.Generator().manual_seed(seed)
-    # rows of Q: the orthonormal basis; T: the projected matrix Q H Q^T. Both grow by
-    # doubling up to cap + b rows, so a generous max_products costs no memory up front.
-    rows = min(cap + b, max(256, 4 * (n_wanted + b), 2**26 // (8 * M)))  # 64 MiB up front
-    Q = torch.empty(rows, M, dtype=dtype, device=device)
-    T = np.zeros((rows, rows))
-    start = _random_rows(b, M, generator, device, dtype)
-    Q[:b] = torch.linalg.qr(start.T).Q.T
-    n, n0 = b, 0  # basis size; the last block Q[n0:n] still has to be multiplied
-    banded = True
-    restarts = 0
+    basis = _Basis.start(operator, request, block_size, max_basis, generator)
+    convergence = _Convergence(check_at=max(request.n_wanted, 2 * block_size))
     notes: list[str] = []
-    ritz = None
-    budget_left = max_products - n_wanted  # keep enough for the final residual check
-    check_at = max(n_wanted, 2 * b)
-    scale_guess = 0.0  # the largest |entry| of T so far, for the breakdown test
-    threshold = min(math.sqrt(_OrthogonalityEstimate.EPS), 0.1 * tol)
-    orthogonality = _OrthogonalityEstimate(cap + b, threshold) if b == 1 else None
-    fresh = None  # (ritz, Y, residuals) of a verified basis state
-    ends_done = {"largest": False, "smallest": False}  # whose estimates are below the tolerance
-    extreme = {"largest": None, "smallest": None}  # the extreme Ritz values at the latest probe of each end
-    ritz, ritz_at = None, None  # the latest wanted Ritz pairs and the (restarts, n) they belong to
-    trust = 1.0  # how much the fresh residuals exceeded the estimates at a failed verification
-    last_check = None  # (products, largest estimate) at the previous check
     while True:
-        if apply.count + (n - n0) > budget_left:
+        if apply.count + (basis.n - basis.n0) > request.budget_left:
             notes.append("max_products reached")
-            n = n0  # the last block was never multiplied: Rayleigh-Ritz on the part that was
+            basis.n = basis.n0  # the last block was never multiplied: Rayleigh-Ritz on the part that was
             break
-        W = apply(Q[n0:n].T).T.contiguous()  # (b, M) = (H Q_last^T)^T
-        if banded and orthogonality is not None:
-            # plain Lanczos: three-term recurrence, full reorthogonalization only when the
-            # estimated loss of orthogonality calls for it (partial reorthogonalization)
-            C_np = _lanczos_step(W, Q, n0, T, orthogonality)
-        else:
-            C = _orthogonalize(W, Q[:n])  # (n, b)
-            C_np = C.cpu().numpy()
-            T[:n, n0:n] = C_np
-            T[n0:n, :n] = C_np.T
-        # next block
-        if b == 1:
-            norm = W.norm()
-            new_q, R = W / norm.clamp_min(1e-300), norm.reshape(1, 1)
-        else:
-            new_q, R = torch.linalg.qr(W.T)  # W^T = new_q R
-            new_q = new_q.T.contiguous()
-        scale_guess = max(scale_guess, float(np.abs(C_np).max()))
-        tiny = R.diagonal().abs() < 1e-10 * max(scale_guess, 1e-300)
-        full_space = n + b > M
-        if bool(tiny.any()) and not full_space:  # invariant subspace: continue with random directions
-            for i in torch.nonzero(tiny).flatten().tolist():
-                direction = _random_rows(1, M, generator, device, dtype)
-                _orthogonalize(direction, torch.cat([Q[:n], new_q[:i]]))
-                _orthogonalize(direction, torch.cat([Q[:n], new_q[:i]]))
-                new_q[i] = direction[0] / direction[0].norm()
-            R = new_q @ W.T
-            if orthogonality is not None:
-                orthogonality.reset(n)
-        coupling = R.cpu().numpy()  # (b, b): H Q_last^T = ... + new_q^T coupling
+        new_q, coupling, full_space = basis.extend(apply, generator)
         steps_done = apply.count
-        done = full_space
-        if steps_done >= check_at or done:
-            # an end whose Ritz pairs have converged stays converged: probe only the others
-            pending = which
-            if which == "both" and ends_done["largest"] != ends_done["smallest"]:
-                pending = "smallest" if ends_done["largest"] else "largest"
-            # a converged end's extreme Ritz value no longer moves: reuse it for the scale
-            other_end = None if pending == which else extreme["largest" if pending == "smallest" else "smallest"]
-            probe = _ritz(T, n, b, banded, pending, k, other_end)
-            if probe.high:
-                extreme["largest"] = probe.values[0]
-            if probe.low:
-                extreme["smallest"] = probe.values[len(probe.high)]
-            estimates = trust * np.linalg.norm(coupling @ probe.vectors[n0:n], axis=0)
-            limit = tol * probe.scale
-            for end, part in (("largest", estimates[: len(probe.high)]), ("smallest", estimates[len(probe.high) :])):
-                if len(part):
-                    ends_done[end] = ends_done[end] or bool(np.all(part <= limit))
-            if full_space or bool(np.all(estimates <= limit)):
-                ritz = probe if pending == which else _ritz(T, n, b, banded, which, k)
-                ritz_at = (restarts, n)
-                if apply.count + 2 * n_wanted > max_products:
-                    break  # no room to verify now and still check at the end: the end checks
-                Y = _ritz_vectors(ritz, Q, n)
-                residuals = _residual_norms(apply, Y, ritz.values)
-                fresh = (ritz, Y, residuals)
-                if full_space or bool(np.all(residuals <= tol * ritz.scale)):
-                    break
-                # the estimates were optimistic (rounding in the basis): trust them less
-                estimates = np.linalg.norm(coupling @ ritz.vectors[n0:n], axis=0)
-                trust = max(trust, float(np.max(residuals / np.maximum(estimates, 1e-300))))
-                ends_done = {"largest": False, "smallest": False}
-            # next check: half-way to where the estimates' recent rate of decrease would
-            # reach the tolerance, between 3% and 20% more steps (8 at least)
-            worst = float(np.max(estimates)) if len(estimates) else 0.0
-            gap = max(b, 8, math.ceil(0.03 * steps_done))
-            if last_check is not None and 0 < worst < last_check[1] and limit > 0:
-                rate = math.log(last_check[1] / worst) / max(steps_done - last_check[0], 1)
-                gap = max(gap, min(int(0.5 * math.log(worst / limit) / rate), math.ceil(0.2 * steps_done)))
-            last_check = (steps_done, worst)
-            check_at = steps_done + gap
-        if n + b > cap:  # thick restart on the wanted Ritz vectors (and neighbours)
-            ritz_all = np.linalg.eigh((T[:n, :n] + T[:n, :n].T) / 2)
-            values, vectors = ritz_all
-            keep_each = max(k + b, (cap - 2 * b) // 4)
-            keep = []
-            if which in ("both", "smallest"):
-                keep += list(range(min(keep_each, n)))
-            if which in ("both", "largest"):
-                keep += list(range(max(n - keep_each, 0), n))
-            keep = sorted(set(keep))[: cap - 2 * b]
-            S = torch.from_numpy(vectors[:, keep]).to(device=device, dtype=dtype)  # (n, p)
-            p = len(keep)
-            Q[:p] = S.T @ Q[:n]
-            T[:] = 0.0
-            T[np.arange(p), np.arange(p)] = values[keep]
-            arrow = coupling @ vectors[n0:n][:, keep]  # (b, p)
-            Q[p : p + b] = new_q
-            T[p : p + b, :p] = arrow
-            T[:p, p : p + b] = arrow.T
-            n0, n = p, p + b
-            banded = False
-            restarts += 1
-            continue
-        if n + b > len(Q):
-            rows = min(cap + b, 2 * len(Q))
-            Q = torch.cat([Q, Q.new_empty(rows - len(Q), M)])
-            T = np.pad(T, ((0, rows - len(T)), (0, rows - len(T))))
-        Q[n : n + b] = new_q
-        T[n : n + b, n0:n] = coupling
-        T[n0:n, n : n + b] = coupling.T
-        n0, n = n, n + b
-    if n == 0:  # not a single block was multiplied
-        n = b
-        T[:b, :b] = 0.0
-    if which == "both" and n < n_wanted:
-        notes.append(f"a basis of {n} vectors for {n_wanted} wanted values: the two ends share Ritz pairs")
-    if fresh is not None and fresh[0] is ritz and ritz_at == (restarts, n):  # verified at the final basis
-        return (*fresh, apply, restarts, notes)
-    if ritz is None or ritz_at != (restarts, n):
-        ritz = _ritz(T, n, b, banded, which, k)
-    Y = _ritz_vectors(ritz, Q, n)
-    return ritz, Y, _residual_norms(apply, Y, ritz.values), apply, restarts, notes
+        if convergence.due(steps_done, full_space) and convergence.test(basis, request, apply, coupling,
+                                                                         full_space, steps_done):
+            break
+        basis.advance(new_q, coupling, request)
+    return _finish(basis, convergence, request, apply, notes)
+
+
+def _finish(basis: _Basis, convergence: _Convergence, request: _Request, apply: _Budget, notes: list[str]) -> tuple:
+    """(ritz, Y, residuals, apply, restarts, notes) of the final basis, reusing the last
+    verification when it was made on this very basis."""
+    if basis.n == 0:  # not a single block was multiplied
+        basis.n = basis.b
+        basis.T[: basis.b, : basis.b] = 0.0
+    if request.which == "both" and basis.n < request.n_wanted:
+        notes.append(f"a basis of {basis.n} vectors for {request.n_wanted} wanted values: "
+                     "the two ends share Ritz pairs")
+    current = (basis.restarts, basis.n)
+    fresh = convergence.fresh
+    if fresh is not None and fresh[0] is convergence.ritz and convergence.ritz_at == current:
+        return (*fresh, apply, basis.restarts, notes)
+    ritz = convergence.ritz
+    if ritz is None or convergence.ritz_at != current:
+        ritz = basis.ritz(request)
+    Y = _ritz_vectors(ritz, basis.Q, basis.n)
+    return ritz, Y, _residual_norms(apply, Y, ritz.values), apply, basis.restarts, notes
 
 
 def _ritz_vectors(ritz: _Ritz, Q: Tensor, n: int) -> Tensor:
@@ -738,6 +601,11 @@ def edge_eigenvalues(operator: SymmetricOperator, k: int, *, which: str = "both"
     past that the basis is thick-restarted on the wanted Ritz vectors.
     ``method="arpack"``: ``scipy.sparse.linalg.eigsh`` (which="BE" for both ends); its
     budget is approximate (``max_products`` becomes ARPACK's restart count).
+
+    ``seed``: the start vector(s), and any direction that replaces a lost one, come from
+    a generator of their own seeded with it (``torch.Generator`` for Lanczos, numpy's
+    ``default_rng`` for ARPACK's v0): equal seeds give equal results, and no global
+    random state is read or changed.
     """
     if which not in WHICH:
         raise ValueError(f"which must be one of {WHICH}, got {which!r}")
@@ -782,8 +650,9 @@ def hessian_edges(model: nn.Module, inputs: Tensor, targets: Tensor, *, k: int, 
                   max_products: int | None = None, batch_size: int | None = None,
                   device: str | torch.device | None = None, seed: int = 0, **options) -> EdgeSpectrum:
     """``edge_eigenvalues`` of the Hessian of ``model``'s mean cross-entropy on (inputs,
-    targets), both ends; ``options`` go to ``edge_eigenvalues``. ``seconds`` includes
-    building the operator."""
+    targets), both ends, through a ``HessianOperator`` (``batch_size``, ``device``).
+    ``seed`` seeds the Lanczos start vector (see ``edge_eigenvalues``); ``options`` go to
+    ``edge_eigenvalues`` as well. ``seconds`` includes building the operator."""
     start = time.perf_counter()
     operator = HessianOperator(model, inputs, targets, batch_size=batch_size, device=device)
     result = edge_eigenvalues(operator, k, which="both", tol=tol, max_products=max_products, seed=seed,

@@ -17,9 +17,8 @@ convnet of Family C. H = G + R (Sagun et al., section 2) is built as:
 
 No library assembles these blocks, hence this module. The cost is a few forward passes
 per parameter instead of the double backward per parameter of the Hessian-vector-product
-route (``hessian`` generic engine): 20 s against 206 s on the digits convnet
-(``benchmarks/conv_hessian_speed.py``); the
-tests check H and G against ``torch.func.hessian`` and the generic engine.
+route (``hessian`` generic engine; ``benchmarks/conv_hessian_speed.py`` compares them);
+the tests check H and G against ``torch.func.hessian`` and the generic engine.
 """
 
 from __future__ import annotations

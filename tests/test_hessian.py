@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -9,7 +10,7 @@ from torch import nn
 from cases import (DTYPE, MLP_CASES, conv_case, flat_loss, mlp_case, reference_gauss_newton, reference_hessian,
                    rel_max_diff, small_convnet_case)
 from hessian_spectra.architectures import mlp_layers
-from hessian_spectra.hessian import HessianMemoryError, check_memory, exact_hessian, hessian_split
+from hessian_spectra.hessian import HessianMemoryError, check_memory, eigenvalues, exact_hessian, hessian_split
 from hessian_spectra.piecewise import piecewise_stages
 
 PIECEWISE_MLPS = ["relu", "no_bias", "linear"]  # the MLP cases without tanh
@@ -151,3 +152,11 @@ def test_results_are_plain_tensors_without_autograd_history(engine):
     for p in model.parameters():
         p.requires_grad_(False)  # a frozen model gives the same Hessian
     assert torch.allclose(exact_hessian(model, x, y, engine=engine), split.hessian, rtol=0, atol=1e-15)
+
+
+def test_eigenvalues_against_numpy():
+    a = torch.randn(40, 40, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    sym = a + a.T
+    assert np.allclose(eigenvalues(sym), np.linalg.eigvalsh(sym.numpy()), atol=1e-12)
+    with pytest.raises(ValueError, match="square"):
+        eigenvalues(torch.zeros(3, 4))

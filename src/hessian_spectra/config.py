@@ -22,7 +22,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from .data.sources import INPUT_SHAPES
-from .sizes import dense_matrices_bytes, parameter_count
+from .sizes import BUDGET_FIELD, dense_matrices_bytes, parameter_count
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 #: family -> the paper's name for it
@@ -30,7 +30,6 @@ FAMILIES = {"clusters": "Family A", "width": "Family B", "batch": "Family C"}
 IMAGE_FAMILIES = ("width", "batch")
 N_IMAGE_CLASSES = 10
 SPECTRUM_METHODS = ("exact", "lanczos", "auto")
-BUDGET_FIELD = "hessian.memory_budget_gb"
 
 
 class ConfigError(ValueError):

@@ -43,10 +43,10 @@ from .gauss_newton import add_gauss_newton
 from .operators import HessianOperator
 from .piecewise import piecewise_matrices, piecewise_stages
 from .progress import progress
+from .sizes import BUDGET_FIELD, dense_matrices_bytes
 
 DTYPE = torch.float64
 ENGINES = ("auto", "mlp", "piecewise", "generic")
-BUDGET_FIELD = "hessian.memory_budget_gb"
 
 
 class HessianMemoryError(MemoryError):
@@ -69,15 +69,9 @@ def num_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def estimate_memory_bytes(num_params: int, n_matrices: int = 1) -> int:
-    """Peak bytes to hold ``n_matrices`` dense float64 M x M matrices, plus the
-    workspace of one more (eigvalsh and the residual need a copy)."""
-    return (n_matrices + 1) * num_params * num_params * 8
-
-
 def check_memory(num_params: int, budget_gb: float, n_matrices: int = 1) -> None:
     """Refuse before allocating when the dense matrices exceed ``budget_gb``."""
-    need = estimate_memory_bytes(num_params, n_matrices)
+    need = dense_matrices_bytes(num_params, n_matrices)
     if need > budget_gb * 2**30:
         raise HessianMemoryError(
             f"the exact Hessian of M={num_params} parameters needs about "

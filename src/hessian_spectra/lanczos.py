@@ -23,11 +23,11 @@ import torch
 from torch import Tensor, nn
 
 from .operators import HessianOperator, SymmetricOperator
+from .sizes import LANCZOS_BASIS_BYTES
 
 WHICH = ("both", "largest", "smallest")
 METHODS = ("lanczos", "arpack")
 ORTHONORMAL_TOL = 1e-6  # max |Y^T Y - I| of the returned Ritz vectors for ``converged``
-BASIS_MEMORY_BYTES = 2 * 2**30  # default memory for the Lanczos basis (max_basis = this / 8M)
 
 
 # --------------------------------------------------------------------------- results
@@ -267,8 +267,8 @@ class _Basis:
         """A first block of b orthonormal random vectors (drawn from ``generator``)."""
         M = operator.size
         n_wanted = request.n_wanted
-        if max_basis is None:  # what fits in BASIS_MEMORY_BYTES
-            max_basis = max(1, BASIS_MEMORY_BYTES // (8 * M))
+        if max_basis is None:  # what fits in LANCZOS_BASIS_BYTES
+            max_basis = max(1, LANCZOS_BASIS_BYTES // (8 * M))
         cap = min(M, max_basis, request.max_products)
         cap = max(cap, min(M, 2 * n_wanted + 4 * b))  # room for the kept Ritz vectors and progress
         rows = min(cap + b, max(256, 4 * (n_wanted + b), 2**26 // (8 * M)))  # 64 MiB up front

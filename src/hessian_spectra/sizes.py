@@ -7,6 +7,7 @@ test checks the count against the built nets."""
 from __future__ import annotations
 
 FLOAT64_BYTES = 8
+BUDGET_FIELD = "hessian.memory_budget_gb"  # the config field that bounds the dense matrices
 POOL = 2  # the Family C convnet: 2x2 max-pools after each conv
 
 

@@ -15,11 +15,11 @@ include: "workflow/rules/images.smk"
 
 
 rule all:
+    default_target: True
     input:
         CLUSTER_OUTPUTS,
         WIDTH_OUTPUTS,
         BATCH_OUTPUTS,
-    default_target: True
 
 
 rule family_clusters:

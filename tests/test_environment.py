@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 
 import yaml
 from cases import ROOT
-
 
 
 def _requirements() -> dict[str, str]:
@@ -37,8 +37,6 @@ def test_torch_pins_are_the_ones_on_local_disk():
 def test_make_builds_one_target_with_its_profile():
     """`make figures/<profile>/<file>` must hand the target to Snakemake before --configfile
     (which takes several files and would read the target as a config file)."""
-    import subprocess
-
     out = subprocess.run(["make", "-n", "-W", ".venv/.installed", "figures/ci/fig3_cluster_spectra.pdf"],
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout
     line = next(l for l in out.splitlines() if "snakemake" in l and "--configfile" in l)

@@ -168,3 +168,9 @@ def test_snakemake_lint_is_clean(tmp_path):
     project = _project(tmp_path)
     result = _snakemake(project, "--lint")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_snakefmt_finds_nothing_to_change():
+    result = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -15,12 +15,12 @@ CLUSTER_OUTPUTS = [
 rule cluster_data:
     output:
         f"{RESULTS}/data/clusters_k{{k}}_cov{{cov}}.npz",
-    params:
-        data=lambda w: cluster_data(config, w.k, w.cov),
     log:
         f"{LOGS}/cluster_data/k{{k}}_cov{{cov}}.log",
     conda:
         ENVIRONMENT
+    params:
+        data=lambda w: cluster_data(config, w.k, w.cov),
     script:
         "../scripts/cluster_data.py"
 
@@ -30,12 +30,12 @@ rule cluster_pca:
         data=[cluster_data_path(k, 1.0) for k in CLUSTERS["fig2_k"]],
     output:
         f"{RESULTS}/data/clusters_pca_explained_variance.csv",
-    params:
-        k=CLUSTERS["fig2_k"],
     log:
         f"{LOGS}/cluster_pca.log",
     conda:
         ENVIRONMENT
+    params:
+        k=CLUSTERS["fig2_k"],
     script:
         "../scripts/cluster_pca.py"
 
@@ -46,14 +46,14 @@ rule fig1_full_spectrum:
         spectrum_path("clusters", FIG1_RUN, "final"),
     output:
         figure("fig1_full_spectrum"),
-    params:
-        plot="full_spectrum",
-        title=f"Fig. 1: all eigenvalues of H, {run_title(FIG1_RUN)}",
-        dpi=DPI,
     log:
         f"{LOGS}/fig1_full_spectrum.log",
     conda:
         ENVIRONMENT
+    params:
+        plot="full_spectrum",
+        title=f"Fig. 1: all eigenvalues of H, {run_title(FIG1_RUN)}",
+        dpi=DPI,
     script:
         "../scripts/figure.py"
 
@@ -61,12 +61,12 @@ rule fig1_full_spectrum:
 use rule fig1_full_spectrum as fig1b_gauss_newton_split with:
     output:
         figure("fig1b_gauss_newton_split"),
+    log:
+        f"{LOGS}/fig1b_gauss_newton_split.log",
     params:
         plot="gauss_newton_split",
         title=f"Fig. 1b: H = G + R, {run_title(FIG1_RUN)}",
         dpi=DPI,
-    log:
-        f"{LOGS}/fig1b_gauss_newton_split.log",
 
 
 use rule fig1_full_spectrum as fig2_cluster_pca with:
@@ -74,13 +74,13 @@ use rule fig1_full_spectrum as fig2_cluster_pca with:
         rules.cluster_pca.output,
     output:
         figure("fig2_cluster_pca"),
+    log:
+        f"{LOGS}/fig2_cluster_pca.log",
     params:
         plot="explained_variance",
         title=f"Fig. 2: PCA of the cluster data, cov 1 [{PROFILE}]",
         top=min(60, CLUSTERS["n_features"]),
         dpi=DPI,
-    log:
-        f"{LOGS}/fig2_cluster_pca.log",
 
 
 use rule fig1_full_spectrum as fig3_cluster_spectra with:
@@ -88,6 +88,8 @@ use rule fig1_full_spectrum as fig3_cluster_spectra with:
         [spectrum_path("clusters", r) for r in FIG3_RUNS],
     output:
         figure("fig3_cluster_spectra"),
+    log:
+        f"{LOGS}/fig3_cluster_spectra.log",
     params:
         plot="top_eigenvalues_by_k",
         k=[RUNS["clusters"][r]["data"]["k"] for r in FIG3_RUNS],
@@ -95,8 +97,6 @@ use rule fig1_full_spectrum as fig3_cluster_spectra with:
         title=f"Fig. 3: top eigenvalues of H, {CLUSTERS['fig3_group']} [{PROFILE}]",
         top=config["plots"]["fig3_top"],
         dpi=DPI,
-    log:
-        f"{LOGS}/fig3_cluster_spectra.log",
 
 
 rule table1:
@@ -104,6 +104,10 @@ rule table1:
         **results_of("clusters"),
     output:
         table("table1", ".csv", ".md", ".tex"),
+    log:
+        f"{LOGS}/table1.log",
+    conda:
+        ENVIRONMENT
     params:
         table="table1",
         runs=run_sections("clusters", "data", "model", "train"),
@@ -111,9 +115,5 @@ rule table1:
             f"Table 1 [{PROFILE}]: outlier counts of the Hessian at the end of training, ours beside "
             "the paper's (arXiv v2, appendix A); * marks a count within 1 of nc; cutoff shows count @ threshold."
         ),
-    log:
-        f"{LOGS}/table1.log",
-    conda:
-        ENVIRONMENT
     script:
         "../scripts/table.py"

@@ -3,7 +3,6 @@
 from hessian_spectra.config import FAMILIES, cluster_data, family_runs, image_data, validate_config
 from hessian_spectra.sizes import spectrum_memory_mb
 
-
 validate_config(config)
 
 PROFILE = config["profile"]
@@ -11,7 +10,8 @@ RESULTS = f"results/{PROFILE}"
 FIGURES = f"figures/{PROFILE}"
 TABLES = f"tables/{PROFILE}"
 LOGS = f"logs/{PROFILE}"
-RUNS = family_runs(config)  # family -> run id -> its sections (data, model, train, spectrum, outliers)
+# family -> run id -> its sections (data, model, train, spectrum, outliers)
+RUNS = family_runs(config)
 CLUSTERS = config["clusters"]
 FIG1_RUN = CLUSTERS["fig1_run"]
 DPI = config["plots"]["dpi"]
@@ -23,7 +23,8 @@ EXECUTION = {
     "hessian_batch_size": config["hessian"]["batch_size"],
     "hessian_chunk_size": config["hessian"]["chunk_size"],
 }
-ENVIRONMENT = "../../environment.yml"  # for --use-conda; the Makefile's .venv has the same pins
+# for --use-conda; the Makefile's .venv has the same pins
+ENVIRONMENT = "../../environment.yml"
 
 
 def figure(name):
@@ -60,8 +61,7 @@ def spectrum_path(family, run, stage="final"):
 
 
 def results_of(family, runs=None):
-    """The cached results a table of ``runs`` (default: all of the family) reads, and the
-    runs' defining sections (its params: the counting settings are in the counts files)."""
+    """The cached results a table of ``runs`` (default: all of the family) reads, by kind."""
     runs = list(RUNS[family]) if runs is None else runs
     return {
         "spectra": [spectrum_path(family, r) for r in runs],
@@ -79,5 +79,7 @@ def run_title(run):
     """How a Family A run reads in a figure title, with the profile (so shrunk settings show)."""
     r = RUNS["clusters"][run]
     widths = [r["model"]["in_features"], *r["model"]["hidden"], r["data"]["k"]]
-    return (f"{r['train']['algorithm'].upper()} {r['model']['activation']} "
-            f"{'-'.join(map(str, widths))}, N={r['data']['n_train']}, cov {r['data']['cov']:g} [{PROFILE}]")
+    return (
+        f"{r['train']['algorithm'].upper()} {r['model']['activation']} "
+        f"{'-'.join(map(str, widths))}, N={r['data']['n_train']}, cov {r['data']['cov']:g} [{PROFILE}]"
+    )

@@ -30,14 +30,14 @@ BATCH_OUTPUTS = [
 rule image_data:
     output:
         IMAGE_DATA,
-    params:
-        data=image_data(config),
     log:
         f"{LOGS}/image_data.log",
-    resources:
-        mem_mb=4000,
     conda:
         ENVIRONMENT
+    resources:
+        mem_mb=4000,
+    params:
+        data=image_data(config),
     script:
         "../scripts/image_data.py"
 
@@ -47,16 +47,16 @@ rule fig4_width_right_edge:
         results_of("width")["spectra"],
     output:
         figure("fig4_width_right_edge"),
+    log:
+        f"{LOGS}/fig4_width_right_edge.log",
+    conda:
+        ENVIRONMENT
     params:
         plot="top_eigenvalues",
         labels=WIDTH_LABELS,
         top=config["plots"]["fig4_top"],
         title=f"Fig. 4: largest eigenvalues by width, {DATA_NOTE}",
         dpi=DPI,
-    log:
-        f"{LOGS}/fig4_width_right_edge.log",
-    conda:
-        ENVIRONMENT
     script:
         "../scripts/figure.py"
 
@@ -66,16 +66,16 @@ rule fig5_width_left_edge_count:
         results_of("width")["spectra"],
     output:
         figure("fig5_width_left_edge_count"),
+    log:
+        f"{LOGS}/fig5_width_left_edge_count.log",
+    conda:
+        ENVIRONMENT
     params:
         plot="negative_eigenvalues",
         labels=WIDTH_LABELS,
         by="count",
         title=f"Fig. 5: negative eigenvalues by count, {DATA_NOTE}",
         dpi=DPI,
-    log:
-        f"{LOGS}/fig5_width_left_edge_count.log",
-    conda:
-        ENVIRONMENT
     script:
         "../scripts/figure.py"
 
@@ -83,14 +83,14 @@ rule fig5_width_left_edge_count:
 use rule fig5_width_left_edge_count as fig6_width_left_edge_fraction with:
     output:
         figure("fig6_width_left_edge_fraction"),
+    log:
+        f"{LOGS}/fig6_width_left_edge_fraction.log",
     params:
         plot="negative_eigenvalues",
         labels=WIDTH_LABELS,
         by="fraction",
         title=f"Fig. 6: negative eigenvalues by fraction of M, {DATA_NOTE}",
         dpi=DPI,
-    log:
-        f"{LOGS}/fig6_width_left_edge_fraction.log",
 
 
 use rule fig4_width_right_edge as fig7_batch_top_eigenvalues with:
@@ -98,14 +98,14 @@ use rule fig4_width_right_edge as fig7_batch_top_eigenvalues with:
         results_of("batch")["spectra"],
     output:
         figure("fig7_batch_top_eigenvalues"),
+    log:
+        f"{LOGS}/fig7_batch_top_eigenvalues.log",
     params:
         plot="top_eigenvalues",
         labels=BATCH_LABELS,
         top=config["plots"]["fig7_top"],
         title=f"Fig. 7: largest eigenvalues, small vs large batch, {DATA_NOTE}",
         dpi=DPI,
-    log:
-        f"{LOGS}/fig7_batch_top_eigenvalues.log",
 
 
 use rule fig5_width_left_edge_count as fig8_batch_negative_eigenvalues with:
@@ -113,14 +113,14 @@ use rule fig5_width_left_edge_count as fig8_batch_negative_eigenvalues with:
         results_of("batch")["spectra"],
     output:
         figure("fig8_batch_negative_eigenvalues"),
+    log:
+        f"{LOGS}/fig8_batch_negative_eigenvalues.log",
     params:
         plot="negative_eigenvalues",
         labels=BATCH_LABELS,
         by="fraction",
         title=f"Fig. 8: negative eigenvalues, small vs large batch, {DATA_NOTE}",
         dpi=DPI,
-    log:
-        f"{LOGS}/fig8_batch_negative_eigenvalues.log",
 
 
 rule width_scaling:
@@ -128,14 +128,14 @@ rule width_scaling:
         **results_of("width"),
     output:
         table("width_scaling", ".csv", ".md"),
-    params:
-        table="run_table",
-        runs=run_sections("width"),
-        caption=f"Width scaling (Family B), {DATA_NOTE}: {TABLE_NOTE}",
     log:
         f"{LOGS}/width_scaling_table.log",
     conda:
         ENVIRONMENT
+    params:
+        table="run_table",
+        runs=run_sections("width"),
+        caption=f"Width scaling (Family B), {DATA_NOTE}: {TABLE_NOTE}",
     script:
         "../scripts/table.py"
 
@@ -145,9 +145,9 @@ use rule width_scaling as batch_size with:
         **results_of("batch"),
     output:
         table("batch_size", ".csv", ".md"),
+    log:
+        f"{LOGS}/batch_size_table.log",
     params:
         table="run_table",
         runs=run_sections("batch"),
         caption=f"Large vs small batch (Family C), {DATA_NOTE}: {TABLE_NOTE}",
-    log:
-        f"{LOGS}/batch_size_table.log",

@@ -19,20 +19,20 @@ rule train:
         init=f"{RESULTS}/{{family}}/{{run}}/init.pt",
         final=f"{RESULTS}/{{family}}/{{run}}/final.pt",
         metrics=f"{RESULTS}/{{family}}/{{run}}/metrics.csv",
-    params:
-        run=lambda w: {key: RUNS[w.family][w.run][key] for key in ("run", "data", "model", "train")},
-    threads: 1
     log:
         f"{LOGS}/train/{{family}}_{{run}}.log",
     benchmark:
         f"{LOGS}/train/{{family}}_{{run}}.benchmark.tsv"
+    conda:
+        ENVIRONMENT
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=120,
         gpu=GPUS,
         device=EXECUTION["device"],
-    conda:
-        ENVIRONMENT
+    params:
+        run=lambda w: {key: RUNS[w.family][w.run][key] for key in ("run", "data", "model", "train")},
     script:
         "../scripts/train.py"
 
@@ -43,14 +43,12 @@ rule spectrum:
         checkpoint=f"{RESULTS}/{{family}}/{{run}}/{{stage}}.pt",
     output:
         f"{RESULTS}/{{family}}/{{run}}/spectrum_{{stage}}.npz",
-    params:
-        run=lambda w: w.run,
-        model=lambda w: RUNS[w.family][w.run]["model"],
-        spectrum=lambda w: RUNS[w.family][w.run]["spectrum"],
     log:
         f"{LOGS}/spectrum/{{family}}_{{run}}_{{stage}}.log",
     benchmark:
         f"{LOGS}/spectrum/{{family}}_{{run}}_{{stage}}.benchmark.tsv"
+    conda:
+        ENVIRONMENT
     resources:
         mem_mb=lambda w: spectrum_memory_mb(RUNS[w.family][w.run]["spectrum"]),
         runtime=60,
@@ -59,8 +57,10 @@ rule spectrum:
         hessian_engine=EXECUTION["hessian_engine"],
         hessian_batch_size=EXECUTION["hessian_batch_size"],
         hessian_chunk_size=EXECUTION["hessian_chunk_size"],
-    conda:
-        ENVIRONMENT
+    params:
+        run=lambda w: w.run,
+        model=lambda w: RUNS[w.family][w.run]["model"],
+        spectrum=lambda w: RUNS[w.family][w.run]["spectrum"],
     script:
         "../scripts/spectrum.py"
 
@@ -70,11 +70,11 @@ rule count_outliers:
         spectrum_path("{family}", "{run}"),
     output:
         f"{RESULTS}/{{family}}/{{run}}/outliers.json",
-    params:
-        outliers=lambda w: RUNS[w.family][w.run]["outliers"],
     log:
         f"{LOGS}/count_outliers/{{family}}_{{run}}.log",
     conda:
         ENVIRONMENT
+    params:
+        outliers=lambda w: RUNS[w.family][w.run]["outliers"],
     script:
         "../scripts/count_outliers.py"

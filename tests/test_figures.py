@@ -1,5 +1,5 @@
-"""The plotting step (``figures``) and the plots under it (``plots``): every kind of figure
-draws from cached files of the workflow's formats, twice to the same bytes."""
+"""The plotting step (``figures``): every kind of figure draws from cached files of the
+workflow's formats, twice to the same bytes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 
 from hessian_spectra.figures import PLOTS, draw
 from hessian_spectra.io import save_npz
-from hessian_spectra.plots import negative_eigenvalues
 
 RNG = np.random.default_rng(0)
 
@@ -53,8 +52,6 @@ def test_each_kind_draws_pdf_and_png_reproducibly(tmp_path, plot):
         assert len(first) > 1000 and first == second
 
 
-def test_unknown_plot_and_unknown_axis_are_rejected(tmp_path):
+def test_unknown_plot_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="plot must be one of"):
         draw("pie", [], str(tmp_path / "x.pdf"), dpi=40)
-    with pytest.raises(ValueError, match="by must be"):
-        negative_eigenvalues({"a": (np.array([-1.0, 1.0]), 2)}, "rank", "t")

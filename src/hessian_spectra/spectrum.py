@@ -71,7 +71,7 @@ def count_by_elbow(values: np.ndarray, window: int) -> int | None:
     top = _top(values, window)
     if len(top) < 3 or top[0] == top[-1]:
         return None
-    from kneed import KneeLocator  # imported here: it pulls in scipy.signal and matplotlib (~2 s)
+    from kneed import KneeLocator  # imported here: it pulls in scipy.signal and matplotlib (slow)
 
     ranks = np.arange(1, len(top) + 1)
     knee = KneeLocator(ranks, top, curve="convex", direction="decreasing").knee

@@ -18,7 +18,7 @@ def gaussian_clusters(*, k: int, cov: float, n_train: int, n_test: int, n_featur
     code did), then split into stratified, seeded train and test parts."""
     if k < 2:
         raise ValueError(f"need at least 2 clusters, got k={k}")
-    # imported here: scikit-learn takes ~1.5 s to import and most jobs never need it
+    # imported here: scikit-learn is slow to import and most jobs never need it
     from sklearn.datasets import make_blobs
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler

@@ -12,6 +12,7 @@ import pytest
 
 from hessian_spectra.data.images import (MNIST_FILES, ImageDataNotFoundError, load_digits_images, load_mnist,
                                          make_image_data, normalise, stratified_subset, subset)
+from hessian_spectra.data.sources import INPUT_SHAPES
 from hessian_spectra.data.split import Split, load_split
 
 # --- tiny data sets in the real IDX format ------------------------------------------
@@ -293,3 +294,13 @@ def test_make_image_data_rejects_a_subset_larger_than_the_source(tmp_path):
     with pytest.raises(ValueError, match="images.train_subset"):
         make_image_data({**DIGITS, "train_subset": 5000}, tmp_path / "images.npz")
     assert not (tmp_path / "images.npz").exists()
+
+
+@pytest.mark.parametrize("source", sorted(INPUT_SHAPES))
+def test_input_shapes_the_workflow_sizes_models_with_are_those_of_the_loaded_images(tmp_path, source):
+    if source == "digits":
+        split = load_digits_images(test_size=0.4, seed=0)
+    else:
+        write_mnist(tmp_path, source)
+        split = load_mnist(tmp_path, variant=source)
+    assert split.x_train.shape[1:] == split.x_test.shape[1:] == INPUT_SHAPES[source]

@@ -27,7 +27,6 @@ from .sizes import BUDGET_FIELD, dense_matrices_bytes, parameter_count
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 #: family -> the paper's name for it
 FAMILIES = {"clusters": "Family A", "width": "Family B", "batch": "Family C"}
-IMAGE_FAMILIES = ("width", "batch")
 N_IMAGE_CLASSES = 10
 SPECTRUM_METHODS = ("exact", "lanczos", "auto")
 

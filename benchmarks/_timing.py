@@ -10,7 +10,6 @@ taken from medians.
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import time
 import traceback
@@ -106,18 +105,6 @@ def interleaved(methods: Mapping[str, Callable[[], Any]], repeats: int,
                 continue
             timing.samples.append(time.perf_counter() - start)
     return timings
-
-
-def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Best wall time of ``repeats`` calls and the last result; the previous result is
-    dropped before each call so that at most one is alive at a time."""
-    best, result = math.inf, None
-    for _ in range(repeats):
-        result = None
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def repeats_argument(parser: argparse.ArgumentParser) -> None:

@@ -24,13 +24,16 @@ problem; and, as an oracle that shares no code with the piecewise engine,
 ``lanczos.HessianOperator`` products (autograd double backward) with 8 random vectors
 against the piecewise matrix of the 1,000 images. The last line is
 ``speedup_vs_generic=<x> max_rel_diff=<d> hvp_check_rel_diff=<e>``: x is the generic
-engine's median time over the piecewise engine's, both on the smaller problem (the ratio
-grows as the problem shrinks: the piecewise engine's cost falls with the number of images
-faster than the generic one's); d and e are the two checks' relative differences.
+engine's median time over the piecewise engine's, both on the smaller problem. It is not
+the ratio on the 1,000 images, which is smaller (about 10: 206 s against 20 s, once each,
+in ``hessian_spectra.hessian``'s docstring): the piecewise engine's cost falls with the
+number of images faster than the generic one's. d and e are the two checks' relative
+differences.
 
 Run:  .venv/bin/python benchmarks/conv_hessian_speed.py [--repeats R] [--generic-images N] [--threads T]
-(about 6 minutes on 2 quiet cores: the generic engine ~45 s a call, the piecewise on
-1,000 images ~20 s a call; several times that on a busy machine)
+(about 3-4 minutes on 2 quiet cores: the generic engine ~17 s a call on 100 images, the
+piecewise one ~15-20 s on 1,000; far longer while other work competes for the cores: one
+such run took 24 minutes, its generic calls 17-536 s)
 """
 
 from __future__ import annotations

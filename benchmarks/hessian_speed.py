@@ -22,7 +22,7 @@ x = median time of torch.func.hessian / median of ours, y = our peak memory / to
 z = median of ours / median of eigvalsh.
 
 Run:  .venv/bin/python benchmarks/hessian_speed.py [--repeats R] [--threads T]
-(about 7 minutes on 2 cores, nearly all of it torch.func.hessian at ~75 s a call;
+(about 6-7 minutes on 2 cores, nearly all of it torch.func.hessian at 45-75 s a call;
 torch.func.hessian needs about 12 GB of memory.)
 """
 

@@ -39,7 +39,7 @@ the median time of the fastest (by median) peer that reaches 1e-8 on both ends, 
 by the median time of ours (lanczos, default engine); e is our largest relative error.
 
 Run:  .venv/bin/python benchmarks/topk_speed.py [--repeats R] [--threads T]
-(about N minutes on 2 cores)
+(about 3 minutes on 2 cores, with other work running)
 """
 
 from __future__ import annotations

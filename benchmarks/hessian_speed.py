@@ -3,18 +3,27 @@
 Problem: the 100-30-30-50 fully connected ReLU net with biases (M = 5510 parameters)
 on N = 1000 standardized Gaussian-blob points in 50 classes, everything in float64.
 
-Measured, each in its own fresh (spawned) process so that peak memory is clean:
+Timed, INTERLEAVED (one round calls each method once, in this order; ``--repeats``
+rounds, default and minimum 5); the table gives each method's median and its spread as
+the min and max over the rounds:
 
-1. ``exact_hessian(model, X, y, batch_size=1000)``: time and peak memory;
-2. ``torch.linalg.eigvalsh`` of that matrix: time (not part of the memory figure);
-3. ``torch.func.hessian`` of the mean cross-entropy as a function of the flattened
-   parameters: time and peak memory, plus its relative difference from ours.
+1. ``torch.func.hessian`` of the mean cross-entropy as a function of the flattened
+   parameters, plus the relative difference of its matrix from ours (must be < 1e-10);
+2. ``exact_hessian(model, X, y, batch_size=1000)`` (ours);
+3. ``torch.linalg.eigvalsh`` of our matrix (for scale: what a spectrum costs after it).
 
-Peak memory is ru_maxrss at the end minus the RSS just before the measured call.
-The last line is ``speedup_vs_torch_func=<x> memory_fraction=<y> assembly_over_eigvalsh=<z>``.
+Peak memory (ru_maxrss after the call minus the RSS just before it) is taken where it is
+clean: ours from one untimed call in a fresh (spawned) process, torch.func's from its
+first timed call, the first heavy call of this process (checked: it must raise the
+process's peak).
+
+The last line is ``speedup_vs_torch_func=<x> memory_fraction=<y> assembly_over_eigvalsh=<z>``:
+x = median time of torch.func.hessian / median of ours, y = our peak memory / torch.func's,
+z = median of ours / median of eigvalsh.
 
 Run:  .venv/bin/python benchmarks/hessian_speed.py [--repeats R] [--threads T]
-(torch.func.hessian needs about 12 GB of memory.)
+(about 6-7 minutes on 2 cores, nearly all of it torch.func.hessian at 45-75 s a call;
+torch.func.hessian needs about 12 GB of memory.)
 """
 
 from __future__ import annotations
@@ -29,11 +38,12 @@ from typing import Callable, TypeVar
 import torch
 from torch import Tensor, nn
 
-from _timing import best_of
+from _timing import SPREAD, header, interleaved, repeats_argument
 
 T = TypeVar("T")
 GB = 2**30
 N_SAMPLES, N_FEATURES, N_CLASSES, HIDDEN = 1000, 100, 50, 30
+OURS, EIGVALSH, TORCH_FUNC = "ours (exact_hessian)", "torch.linalg.eigvalsh", "torch.func.hessian"
 
 
 def build_problem() -> tuple[nn.Module, Tensor, Tensor]:
@@ -61,26 +71,12 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def measure_ours(threads: int | None, repeats: int) -> tuple[dict[str, float], Tensor]:
-    from hessian_spectra.hessian import exact_hessian
-
-    if threads:
-        torch.set_num_threads(threads)
-    model, inputs, targets = build_problem()
-    baseline = rss_bytes()
-    seconds, hessian = best_of(lambda: exact_hessian(model, inputs, targets, batch_size=N_SAMPLES),
-                               repeats)
-    peak = peak_rss_bytes() - baseline
-    eig_seconds, _ = best_of(lambda: torch.linalg.eigvalsh(hessian), repeats)
-    return {"seconds": seconds, "peak_gb": peak / GB, "eigvalsh_seconds": eig_seconds}, hessian
-
-
-def measure_torch_func(threads: int | None) -> tuple[dict[str, float], Tensor]:
+def assemblers(model: nn.Module, inputs: Tensor, targets: Tensor) -> dict[str, Callable[[], Tensor]]:
+    """The two assemblies of the Hessian of the mean cross-entropy, ours first."""
     from torch.func import functional_call, hessian
 
-    if threads:
-        torch.set_num_threads(threads)
-    model, inputs, targets = build_problem()
+    from hessian_spectra.hessian import exact_hessian
+
     names, params = zip(*[(name, p.detach()) for name, p in model.named_parameters()])
     flat = torch.cat([p.reshape(-1) for p in params])
 
@@ -89,10 +85,36 @@ def measure_torch_func(threads: int | None) -> tuple[dict[str, float], Tensor]:
         weights = {n: v.reshape(p.shape) for n, v, p in zip(names, pieces, params)}
         return nn.functional.cross_entropy(functional_call(model, weights, (inputs,)), targets)
 
-    baseline = rss_bytes()
-    seconds, matrix = best_of(lambda: hessian(loss)(flat), 1)
-    peak = peak_rss_bytes() - baseline
-    return {"seconds": seconds, "peak_gb": peak / GB}, matrix
+    return {OURS: lambda: exact_hessian(model, inputs, targets, batch_size=N_SAMPLES),
+            TORCH_FUNC: lambda: hessian(loss)(flat)}
+
+
+def first_call_peak(fn: Callable[[], T], peaks: dict[str, float], name: str) -> Callable[[], T]:
+    """``fn``, recording in ``peaks[name]`` the peak memory (GB) of its first call: ru_maxrss
+    after it minus the RSS just before it. Clean only if nothing earlier in this process
+    peaked higher, which is checked."""
+
+    def wrapped() -> T:
+        if name in peaks:
+            return fn()
+        earlier_peak, baseline = peak_rss_bytes(), rss_bytes()
+        result = fn()
+        if peak_rss_bytes() <= earlier_peak:
+            raise RuntimeError(f"{name} did not raise this process's peak memory: it cannot be measured here")
+        peaks[name] = (peak_rss_bytes() - baseline) / GB
+        return result
+
+    return wrapped
+
+
+def peak_memory(name: str, threads: int | None) -> tuple[float, Tensor]:
+    """Peak memory in GB of one call of the assembly ``name`` (meant for a fresh process),
+    and its matrix."""
+    if threads:
+        torch.set_num_threads(threads)
+    peaks: dict[str, float] = {}
+    matrix = first_call_peak(assemblers(*build_problem())[name], peaks, name)()
+    return peaks[name], matrix
 
 
 def in_fresh_process(fn: Callable[..., T], *args: object) -> T:
@@ -103,29 +125,38 @@ def in_fresh_process(fn: Callable[..., T], *args: object) -> T:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="report the best of R runs for our assembly and eigvalsh")
+    repeats_argument(parser)
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
-    n_params = sum(p.numel() for p in build_problem()[0].parameters())
-    threads = args.threads or torch.get_num_threads()
+    model, inputs, targets = build_problem()
+    n_params = sum(p.numel() for p in model.parameters())
     print(f"problem: 100-30-30-50 ReLU MLP, M={n_params} parameters, N={N_SAMPLES} points, "
-          f"float64, {threads} threads, best of {args.repeats}")
+          f"float64, {torch.get_num_threads()} threads; {args.repeats} interleaved rounds", flush=True)
 
-    ours, ours_matrix = in_fresh_process(measure_ours, args.threads, args.repeats)
-    print(f"ours (exact_hessian):   {ours['seconds']:8.3f} s   peak {ours['peak_gb']:6.3f} GB", flush=True)
-    print(f"torch.linalg.eigvalsh:  {ours['eigvalsh_seconds']:8.3f} s", flush=True)
-    ref, ref_matrix = in_fresh_process(measure_torch_func, args.threads)
-    print(f"torch.func.hessian:     {ref['seconds']:8.3f} s   peak {ref['peak_gb']:6.3f} GB")
+    peak_gb: dict[str, float] = {}
+    peak_gb[OURS], spectrum_input = in_fresh_process(peak_memory, OURS, args.threads)
+    print(f"peak memory of {OURS} (one untimed call in a fresh process): {peak_gb[OURS]:.3f} GB", flush=True)
+    methods = assemblers(model, inputs, targets)
+    methods = {TORCH_FUNC: first_call_peak(methods[TORCH_FUNC], peak_gb, TORCH_FUNC), OURS: methods[OURS],
+               EIGVALSH: lambda: torch.linalg.eigvalsh(spectrum_input)}
+    timings = interleaved(methods, args.repeats)
 
-    rel_diff = ((ours_matrix - ref_matrix).abs().max() / ref_matrix.abs().max()).item()
-    print(f"max|ours - torch.func| / max|torch.func| = {rel_diff:.3e}")
+    print(f"\n{'method':24s} {header()} {'peak GB':>8s}   ({SPREAD})")
+    for name, timing in timings.items():
+        peak = f"{peak_gb[name]:8.3f}" if name in peak_gb else f"{'-':>8s}"
+        print(f"{name:24s} {timing.cells()} {peak}")
+
+    ours, ref = timings[OURS], timings[TORCH_FUNC]
+    rel_diff = ((ours.result - ref.result).abs().max() / ref.result.abs().max()).item()
+    print(f"\nmax|ours - torch.func| / max|torch.func| = {rel_diff:.3e}")
     if not rel_diff < 1e-10:
         raise SystemExit(f"ours and torch.func.hessian disagree: relative difference {rel_diff:.3e} >= 1e-10")
-    print(f"speedup_vs_torch_func={ref['seconds'] / ours['seconds']:.3g} "
-          f"memory_fraction={ours['peak_gb'] / ref['peak_gb']:.3g} "
-          f"assembly_over_eigvalsh={ours['seconds'] / ours['eigvalsh_seconds']:.3g}")
+    print(f"speedup_vs_torch_func={ref.median / ours.median:.3g} "
+          f"memory_fraction={peak_gb[OURS] / peak_gb[TORCH_FUNC]:.3g} "
+          f"assembly_over_eigvalsh={ours.median / timings[EIGVALSH].median:.3g}")
 
 
 if __name__ == "__main__":

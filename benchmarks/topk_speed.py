@@ -12,8 +12,11 @@ Exact eigenvalues: ``exact_hessian`` + ``torch.linalg.eigvalsh``, once, not time
 Each method's error is max |lambda_est - lambda_exact| / max |lambda_exact| over the
 eigenvalues it returns (top-20 and bottom-20, in order).
 
-Methods, each timed INCLUDING operator construction, best of ``--repeats`` runs, with
-Hessian-vector products counted by wrapping each method's operator:
+Methods, each timed INCLUDING operator construction, INTERLEAVED: one round calls every
+method once, in the table's order, and ``--repeats`` rounds (default and minimum 5) are
+run; the table gives each method's median time and its spread as the min and max over
+the rounds. Hessian-vector products are counted by wrapping each method's operator;
+counts and errors are those of each method's last round.
 
 * ours: ``HessianOperator`` + ``edge_eigenvalues`` (Lanczos, partial reorthogonalization,
   tol=1e-8 on residuals relative to max |lambda|), both ends in one run. The default
@@ -24,16 +27,19 @@ Hessian-vector products counted by wrapping each method's operator:
   (k=40, which="BE": 20 from each end, default ncv and tol).
 * hessian-eigenthings: ``HessianOperator`` + ``lanczos`` (full reorthogonalization) run
   with an increasing number of steps until both ends reach 1e-8 (its default of 2k
-  steps misses): the top-20 and bottom-20 Ritz values of one run. The table shows the
-  smallest step count that reaches 1e-8 (or the largest tried).
+  steps misses): the top-20 and bottom-20 Ritz values of one run. That search (one
+  untimed run per step count) comes before the rounds, which then time the smallest
+  step count that reaches 1e-8 (or the largest tried).
 * PyHessian: ``hessian(...).eigenvalues(top_n=20)``: power iteration with deflation,
   top end only (it has no smallest-eigenvalue mode).
 
 Peers that are not installed (``benchmarks/requirements-peers.txt``) or fail get a row
 saying so. The last line is ``speedup_vs_fastest_peer=<x> our_max_rel_error=<e>``: x is
-the time of the fastest peer that reaches 1e-8 on both ends, divided by ours.
+the median time of the fastest (by median) peer that reaches 1e-8 on both ends, divided
+by the median time of ours (lanczos, default engine); e is our largest relative error.
 
-Run:  .venv/bin/python benchmarks/topk_speed.py [--repeats R] [--threads T]   (about 2-3 minutes)
+Run:  .venv/bin/python benchmarks/topk_speed.py [--repeats R] [--threads T]
+(about 3 minutes on 2 cores, with other work running)
 """
 
 from __future__ import annotations
@@ -42,15 +48,13 @@ import argparse
 import copy
 import math
 import time
-import traceback
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from _timing import best_of
+from _timing import SPREAD, Timing, header, interleaved, repeats_argument
 
 K = 20
 TARGET = 1e-8
@@ -90,7 +94,7 @@ def build_problem(train_steps: int = TRAIN_STEPS) -> tuple[nn.Module, Tensor, Te
 @dataclass
 class Row:
     name: str
-    seconds: float = math.nan
+    timing: Timing
     hvps: int | None = None
     top_error: float = math.nan
     bottom_error: float = math.nan
@@ -103,7 +107,7 @@ class Row:
 
     @property
     def reaches_target(self) -> bool:
-        return self.top_error <= TARGET and self.bottom_error <= TARGET
+        return self.timing.ok and self.top_error <= TARGET and self.bottom_error <= TARGET
 
 
 def errors(top: np.ndarray | None, bottom: np.ndarray | None, exact: np.ndarray) -> tuple[float, float]:
@@ -218,21 +222,32 @@ def run_pyhessian(model, x, y):
             f"power iteration, top only, maxIter={PYHESSIAN_MAX_ITER}/eigenvalue, tol=1e-10")
 
 
-def measure(name: str, fn: Callable[[], tuple], exact: np.ndarray, repeats: int) -> Row:
-    try:
-        seconds, (top, bottom, hvps, note) = best_of(fn, repeats)
-    except ImportError as error:
-        return Row(name, note=f"not installed ({error}); see benchmarks/requirements-peers.txt")
-    except Exception as error:  # a peer that fails must not stop the benchmark
-        traceback.print_exc()
-        return Row(name, note=f"failed: {type(error).__name__}: {error}")
-    top_error, bottom_error = errors(top, bottom, exact)
-    return Row(name, seconds, hvps, top_error, bottom_error, note)
+def eigenthings_steps(model, x, y, exact: np.ndarray) -> int:
+    """The smallest of ``EIGENTHINGS_STEPS`` whose hessian-eigenthings run reaches ``TARGET``
+    on both ends, else the largest; one untimed run per step count tried. A run that
+    raises ends the search (the timed rounds then report the failure)."""
+    for steps in EIGENTHINGS_STEPS:
+        try:
+            top, bottom, _, _ = run_eigenthings(model, x, y, steps)
+        except Exception:  # noqa: BLE001 - reported by the timed rounds
+            return steps
+        if max(errors(top, bottom, exact)) <= TARGET:
+            return steps
+    return EIGENTHINGS_STEPS[-1]
+
+
+def to_row(name: str, timing: Timing, exact: np.ndarray) -> Row:
+    """A table row from a method's timing and its last result."""
+    if not timing.ok:
+        hint = "; see benchmarks/requirements-peers.txt" if isinstance(timing.error, ImportError) else ""
+        return Row(name, timing, note=timing.failure + hint)
+    top, bottom, hvps, note = timing.result
+    return Row(name, timing, hvps, *errors(top, bottom, exact), note)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="best of R runs for each method's final setting")
+    repeats_argument(parser)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch.set_num_threads for every method (default 1: on a shared machine two "
                              "OpenMP threads per process make all timings erratic; 0 keeps torch's default)")
@@ -249,44 +264,43 @@ def main() -> None:
     exact = torch.linalg.eigvalsh(exact_hessian(model, x, y)).numpy()
     print(f"problem: 100-30-30-50 ReLU MLP, M={n_params}, N={N_SAMPLES}, trained {TRAIN_STEPS} GD steps "
           f"(lr {LR}, float32, {train_seconds:.1f} s, final loss {loss:.2e}); float64 Hessian; "
-          f"{torch.get_num_threads()} threads; best of {args.repeats}")
+          f"{torch.get_num_threads()} threads; {args.repeats} interleaved rounds")
     print(f"exact: lambda_max={exact[-1]:.6g} lambda_min={exact[0]:.6g}; "
           f"errors are relative to max|lambda|={np.abs(exact).max():.6g}")
 
-    rows = [measure("ours (lanczos)", lambda: run_ours(model, x, y), exact, args.repeats),
-            measure("ours (lanczos, autograd)", lambda: run_ours(model, x, y, engine="autograd"), exact,
-                    args.repeats),
-            measure("ours (arpack, reference)", lambda: run_ours(model, x, y, "arpack"), exact, 1)]
-    peers = [measure("curvlinops + eigsh", lambda: run_curvlinops(model, x, y), exact, args.repeats)]
-    eigenthings = None
-    for steps in EIGENTHINGS_STEPS:
-        eigenthings = measure("hessian-eigenthings", lambda: run_eigenthings(model, x, y, steps), exact, 1)
-        if eigenthings.reaches_target or not eigenthings.note or eigenthings.note.startswith(("not", "failed")):
-            break
-    if eigenthings.reaches_target and args.repeats > 1:
-        steps = int(eigenthings.note.split()[1])
-        eigenthings = measure("hessian-eigenthings", lambda: run_eigenthings(model, x, y, steps), exact,
-                              args.repeats)
-    peers.append(eigenthings)
-    peers.append(measure("pyhessian", lambda: run_pyhessian(model, x, y), exact, 1))
-    rows += peers
+    steps = eigenthings_steps(model, x, y, exact)
+    ours_methods = {
+        "ours (lanczos)": lambda: run_ours(model, x, y),
+        "ours (lanczos, autograd)": lambda: run_ours(model, x, y, engine="autograd"),
+        "ours (arpack, reference)": lambda: run_ours(model, x, y, "arpack"),
+    }
+    peer_methods = {
+        "curvlinops + eigsh": lambda: run_curvlinops(model, x, y),
+        "hessian-eigenthings": lambda: run_eigenthings(model, x, y, steps),
+        "pyhessian": lambda: run_pyhessian(model, x, y),
+    }
+    timings = interleaved(ours_methods | peer_methods, args.repeats, may_fail=peer_methods)
+    rows = [to_row(name, timing, exact) for name, timing in timings.items()]
+    peers = [row for row in rows if row.name in peer_methods]
 
     def fmt(value: float) -> str:
         return "      -" if math.isnan(value) else f"{value:7.1e}"
 
-    print(f"\n{'method':26s} {'seconds':>8s} {'HVPs':>6s} {'top err':>8s} {'bot err':>8s}  1e-8  note")
+    print(f"\n{'method':26s} {header()} {'HVPs':>6s} {'top err':>8s} {'bot err':>8s}  1e-8  note")
     for row in rows:
-        seconds = "       -" if math.isnan(row.seconds) else f"{row.seconds:8.2f}"
         hvps = "     -" if row.hvps is None else f"{row.hvps:6d}"
         ok = "yes " if row.reaches_target else "no  "
-        print(f"{row.name:26s} {seconds} {hvps} {fmt(row.top_error)} {fmt(row.bottom_error)}  {ok}  {row.note}")
+        print(f"{row.name:26s} {row.timing.cells()} {hvps} {fmt(row.top_error)} {fmt(row.bottom_error)}  {ok}  "
+              f"{row.note}")
+    print(f"(times: {SPREAD}; HVPs and errors: each method's last round)")
 
     ours = rows[0]
     reaching = [row for row in peers if row.reaches_target]
     if reaching:
-        fastest = min(reaching, key=lambda row: row.seconds)
-        speedup = fastest.seconds / ours.seconds
-        print(f"\nfastest peer reaching {TARGET:g} on both ends: {fastest.name} ({fastest.seconds:.2f} s)")
+        fastest = min(reaching, key=lambda row: row.timing.median)
+        speedup = fastest.timing.median / ours.timing.median
+        print(f"\nfastest peer reaching {TARGET:g} on both ends: {fastest.name} "
+              f"(median {fastest.timing.median:.2f} s)")
     else:
         speedup = math.nan
         print(f"\nno peer reaches {TARGET:g} on both ends")

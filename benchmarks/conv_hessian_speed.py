@@ -21,12 +21,12 @@ its spread as the min and max over the rounds:
 
 Checked: the largest relative difference of the two engines' matrices on the smaller
 problem; and, as an oracle that shares no code with the piecewise engine,
-``lanczos.HessianOperator`` products (autograd double backward) with 8 random vectors
+``operators.HessianOperator`` products (autograd double backward) with 8 random vectors
 against the piecewise matrix of the 1,000 images. The last line is
 ``speedup_vs_generic=<x> max_rel_diff=<d> hvp_check_rel_diff=<e>``: x is the generic
 engine's median time over the piecewise engine's, both on the smaller problem. It is not
 the ratio on the 1,000 images, which is smaller (about 10: 206 s against 20 s, once each,
-in ``hessian_spectra.hessian``'s docstring): the piecewise engine's cost falls with the
+in ``paper/README.md``): the piecewise engine's cost falls with the
 number of images faster than the generic one's. d and e are the two checks' relative
 differences.
 
@@ -46,25 +46,24 @@ import torch
 from _timing import SPREAD, header, interleaved, repeats_argument
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAINED = ROOT / "results/default/images/batch_b10/final.pt"
+TRAINED = ROOT / "results/default/batch/batch_b10/final.pt"
 
 
 def build_problem(n_small: int):
     """The net, the 1,000 images and labels, the indices of the ``n_small``-image stratified
     subset of them, and what the weights are."""
-    from hessian_spectra import config as project_config
-    from hessian_spectra import runs
-    from hessian_spectra.images import load_source, stratified_subset, subset
+    from hessian_spectra.config import family_runs, load_config
+    from hessian_spectra.data.images import load_source, stratified_subset, subset
+    from hessian_spectra.models import build_model, load_model
 
-    config = project_config.load_config(ROOT / "config/default.yaml")
-    run = project_config.image_run(config, "batch_b10")
-    data = project_config.image_data(config)
+    run = family_runs(load_config(ROOT / "config/default.yaml"))["batch"]["batch_b10"]
+    data = run["data"]
     full = load_source(data)
     split = subset(full, stratified_subset(full.y_train, data["train_subset"], data["seed"]))
     if TRAINED.is_file():
-        model, weights = runs.load_model(run["model"], TRAINED), f"trained ({TRAINED.relative_to(ROOT)})"
+        model, weights = load_model(run["model"], TRAINED), f"trained ({TRAINED.relative_to(ROOT)})"
     else:
-        model, weights = runs.build_model(run["model"]), "initialisation (no trained run found)"
+        model, weights = build_model(run["model"]), "initialisation (no trained run found)"
     small = torch.as_tensor(stratified_subset(split.y_train, n_small, data["seed"]))
     return model, torch.as_tensor(split.x_train), torch.as_tensor(split.y_train), small, weights
 

@@ -12,6 +12,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/runs.smk"
 include: "workflow/rules/clusters.smk"
 include: "workflow/rules/images.smk"
+include: "workflow/rules/appendix.smk"
 
 
 rule all:
@@ -38,3 +39,9 @@ rule family_batch:
     """Family C: Fig. 7, 8 and the batch-size table."""
     input:
         BATCH_OUTPUTS,
+
+
+rule appendix_b:
+    """Appendix B: Fig. B (Marchenko-Pastur law and the BBP outlier)."""
+    input:
+        APPENDIX_OUTPUTS,

@@ -75,6 +75,8 @@ BAD = [
     ("batch.batch_sizes", [10, 5000], "'batch.batch_sizes': [10, 5000] exceeds images.train_subset=1000"),
     ("batch.convnet.channels", [8], "'batch.convnet.channels'"),
     ("width.hidden", [], "'width.hidden'"),
+    ("appendix_b.ratios", [0.2, 0], "'appendix_b.ratios.1'"),
+    ("appendix_b.n_classes", 3, "'appendix_b.n_classes': 3 with separated clusters"),
 ]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hessian_spectra.appendix_b import appendix_b_spectra
 from hessian_spectra.figures import PLOTS, draw
 from hessian_spectra.io import save_npz
 
@@ -26,6 +27,11 @@ def _pca(path) -> str:
     return str(path)
 
 
+def _appendix_b(path) -> str:
+    appendix_b_spectra({"n_features": 20, "ratios": [0.5], "separation": 3.0, "n_classes": 2, "seed": 0}, str(path))
+    return str(path)
+
+
 CASES = {
     "full_spectrum": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz")], {}),
     "gauss_newton_split": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz")], {}),
@@ -35,6 +41,7 @@ CASES = {
     "top_eigenvalues": lambda d: ([_spectrum(d / "a.npz")], {"labels": ["n = 3"], "top": 10}),
     "negative_eigenvalues": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz", 80)],
                                        {"labels": ["a", "b"], "by": "fraction"}),
+    "marchenko_pastur": lambda d: ([_appendix_b(d / "b.npz")], {}),
 }
 
 

@@ -18,7 +18,7 @@ from cases import ROOT
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 FIGURES = ("fig1_full_spectrum", "fig1b_gauss_newton_split", "fig2_cluster_pca", "fig3_cluster_spectra",
            "fig4_width_right_edge", "fig5_width_left_edge_count", "fig6_width_left_edge_fraction",
-           "fig7_batch_top_eigenvalues", "fig8_batch_negative_eigenvalues")
+           "fig7_batch_top_eigenvalues", "fig8_batch_negative_eigenvalues", "figB_marchenko_pastur")
 OUTPUTS = [
     *(f"figures/ci/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")),
     *(f"tables/ci/table1.{ext}" for ext in ("csv", "md", "tex")),
@@ -114,6 +114,8 @@ EDITS = [
     # a step size retrains one family
     ("batch.lr", 0.01, {"train": 2, "spectrum": 2, "count_outliers": 2, **FIGS_BATCH, "batch_size": 1}),
     # the data changes every run that trains on it
+    # Appendix B stands alone
+    ("appendix_b.separation", 2.0, {"appendix_b_spectra": 1, "figB_marchenko_pastur": 1}),
     ("images.train_subset", 200, {"image_data": 1, "train": 4, "spectrum": 4, "count_outliers": 4,
                                   **FIGS_WIDTH, **FIGS_BATCH, "width_scaling": 1, "batch_size": 1}),
 ]

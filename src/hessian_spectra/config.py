@@ -97,6 +97,10 @@ def _cross_field_problems(config: dict) -> list[str]:
         if max(sizes if isinstance(sizes, list) else [sizes]) > config["images"]["train_subset"]:
             problems.append(f"config field '{section}.{field}': {sizes} exceeds images.train_subset="
                             f"{config['images']['train_subset']}")
+    appendix = config["appendix_b"]
+    if appendix["separation"] > 0 and appendix["n_classes"] != 2:
+        problems.append(f"config field 'appendix_b.n_classes': {appendix['n_classes']} with separated clusters "
+                        f"(appendix_b.separation={appendix['separation']}); allowed values: 2")
     if clusters["sgd_batch_size"] > clusters["n_train"]:
         problems.append(f"config field 'clusters.sgd_batch_size': {clusters['sgd_batch_size']} exceeds "
                         f"clusters.n_train={clusters['n_train']}")

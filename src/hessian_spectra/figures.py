@@ -14,6 +14,7 @@ import numpy as np
 
 from . import plots
 from .io import load_npz
+from .random_matrix import bbp_outlier
 
 STAGES = ("initial point", "end of training")
 
@@ -61,9 +62,17 @@ def negative_eigenvalues(paths: list[str], *, labels: list[str], by: str, title:
     return plots.negative_eigenvalues(values, by, title)
 
 
+def marchenko_pastur(paths: list[str], *, title: str) -> plots.plt.Figure:
+    """Appendix B: ``paths`` = the one file of ``appendix_b.appendix_b_spectra``."""
+    arrays, metadata = load_npz(paths[0])
+    panels = [(arrays[f"panel{i}"], p["ratio"], p["spike"], bbp_outlier(p["spike"], p["ratio"]))
+              for i, p in enumerate(metadata["panels"])]
+    return plots.marchenko_pastur(panels, title)
+
+
 PLOTS: dict[str, Callable[..., plots.plt.Figure]] = {
-    plot.__name__: plot for plot in (full_spectrum, gauss_newton_split, explained_variance,
-                                      top_eigenvalues_by_k, top_eigenvalues, negative_eigenvalues)}
+    plot.__name__: plot for plot in (full_spectrum, gauss_newton_split, explained_variance, top_eigenvalues_by_k,
+                                      top_eigenvalues, negative_eigenvalues, marchenko_pastur)}
 
 
 def draw(plot: str, paths: list[str], out_pdf: str, *, dpi: int, **options) -> None:

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
+from .random_matrix import marchenko_pastur_density, marchenko_pastur_edges  # noqa: E402
 from .spectrum import negative_part  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", palette="colorblind")
@@ -153,4 +154,27 @@ def negative_eigenvalues(spectra: dict[str, tuple[np.ndarray, int]], by: str, ti
     ax.set_ylabel("eigenvalue")
     ax.legend(fontsize=7)
     ax.set_title(title)
+    return fig
+
+
+def marchenko_pastur(panels: list[tuple[np.ndarray, float, float, float | None]], title: str) -> plt.Figure:
+    """Appendix B: one panel per (eigenvalues, ratio d/N, spike, predicted outlier): the
+    eigenvalues (of C G, i.e. of S) as a histogram (density), the Marchenko-Pastur density of
+    the ratio drawn from its closed form, and, where the data has a spike above the BBP
+    threshold, the predicted outlier as a dashed line. The y axis stops above the
+    histogram: at ratio 1 the density diverges at 0."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4))
+    for ax, (values, ratio, spike, outlier) in zip(np.atleast_1d(axes), panels):
+        low, high = marchenko_pastur_edges(ratio)
+        heights, _, _ = ax.hist(values, bins=60, density=True, color="0.75", label="C x eig(G) = eig(S)")
+        grid = np.linspace(low, high, 402)[1:-1]
+        ax.plot(grid, marchenko_pastur_density(grid, ratio), lw=1.4, label=f"Marchenko-Pastur, ratio {ratio:g}")
+        if outlier is not None:
+            ax.axvline(outlier, color="C3", ls="--", lw=1, label=f"BBP prediction ({outlier:.2f})")
+        ax.set_ylim(0, 1.3 * heights.max())
+        ax.set_xlabel("eigenvalue")
+        ax.set_title(f"d/N = {ratio:g}, " + (f"two clusters (spike {spike:g})" if spike > 1 else "identity covariance"))
+        ax.legend(fontsize=7)
+    np.atleast_1d(axes)[0].set_ylabel("density")
+    fig.suptitle(title)
     return fig

@@ -21,6 +21,7 @@ rule all:
         CLUSTER_OUTPUTS,
         WIDTH_OUTPUTS,
         BATCH_OUTPUTS,
+        APPENDIX_OUTPUTS,
 
 
 rule family_clusters:

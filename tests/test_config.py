@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from cases import ROOT
-from hessian_spectra.config import ConfigError, choose_method, family_runs, load_config, validate_config
+from hessian_spectra.config import (ConfigError, appendix_b_settings, choose_method, family_runs, load_config,
+                                    validate_config)
 from hessian_spectra.sizes import dense_matrices_bytes
 
 DEFAULT = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())
@@ -163,3 +164,13 @@ def test_paper_profile_uses_mnist_and_the_31770_parameter_convnet():
     assert paper["width"]["width_n70"]["model"]["in_features"] == 784
     assert paper["width"]["width_n70"]["spectrum"]["num_params"] == 55660
     assert paper["batch"]["batch_b512"]["spectrum"]["num_params"] == 31770
+
+
+def test_sections_passed_as_params_do_not_depend_on_the_yaml_key_order():
+    """Snakemake compares params as text: a profile rewritten with sorted keys must give
+    the same params, or every job would rerun."""
+    reordered = yaml.safe_load(yaml.safe_dump(DEFAULT, sort_keys=True))
+    shuffled = {key: dict(reversed(list(value.items()))) if isinstance(value, dict) else value
+                for key, value in reversed(list(reordered.items()))}
+    assert repr(family_runs(shuffled)) == repr(RUNS)
+    assert repr(appendix_b_settings(shuffled)) == repr(appendix_b_settings(DEFAULT))

@@ -123,6 +123,14 @@ def image_data(config: dict) -> dict:
     return {**{key: images[key] for key in keys}, "seed": config["seed"]}
 
 
+def appendix_b_settings(config: dict) -> dict:
+    """The ``appendix_b`` section with the seed, in a fixed key order (Snakemake compares
+    params as text, so the order must not depend on how the YAML file was written)."""
+    section = config["appendix_b"]
+    return {**{key: section[key] for key in ("n_features", "ratios", "separation", "n_classes")},
+            "seed": config["seed"]}
+
+
 # ----------------------------------------------------------------------------- runs
 
 def choose_method(method: str, num_params: int, budget_gb: float, n_matrices: int = 1) -> str:

@@ -14,7 +14,7 @@ rule appendix_b_spectra:
     conda:
         ENVIRONMENT
     params:
-        settings={**config["appendix_b"], "seed": config["seed"]},
+        settings=appendix_b_settings(config),
     script:
         "../scripts/appendix_b_spectra.py"
 

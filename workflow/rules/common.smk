@@ -1,6 +1,13 @@
 # Config validation (at parse time, before any job), the runs of every family as data, and
 # the paths every rule shares. Parsing imports no torch.
-from hessian_spectra.config import FAMILIES, cluster_data, family_runs, image_data, validate_config
+from hessian_spectra.config import (
+    FAMILIES,
+    appendix_b_settings,
+    cluster_data,
+    family_runs,
+    image_data,
+    validate_config,
+)
 from hessian_spectra.sizes import spectrum_memory_mb
 
 validate_config(config)

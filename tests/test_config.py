@@ -58,6 +58,7 @@ BAD = [
     ("hessian.batch_size", 2.5, "'hessian.batch_size'"),
     ("hessian.chunk_size", DELETE, "'hessian': 'chunk_size' is a required property"),
     ("clusters.lr", -0.1, "'clusters.lr'"),
+    ("clusters.init", "xavier", "allowed values: pytorch, authors"),
     ("clusters.hidden", [30, 0], "'clusters.hidden.1'"),
     ("clusters.max_steps.gd", 0, "'clusters.max_steps.gd'"),
     ("clusters.groups.0.algorithm", "adam", "allowed values: gd, sgd"),

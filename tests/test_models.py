@@ -42,6 +42,24 @@ def test_build_model_draws_its_own_seed_and_leaves_the_global_generator_alone():
     assert _same(built, expected)
 
 
+def test_authors_init_draws_every_weight_and_bias_from_a_tenth_of_a_standard_normal():
+    """The authors' code: every parameter 0.1 * N(0, 1); seeded, and the PyTorch default
+    stays the default."""
+    big = {"kind": "mlp", "in_features": 100, "hidden": [30, 30], "out_features": 50, "activation": "relu",
+           "seed": 3}
+    authors = build_model({**big, "init": "authors"})
+    first_weight, first_bias = authors[0].weight.detach(), authors[0].bias.detach()
+    assert abs(first_weight.std().item() - 0.1) < 0.005  # PyTorch's default here: 1/sqrt(300) = 0.058
+    assert 0.07 < first_bias.std().item() < 0.13  # biases too (PyTorch's default: about 0.058)
+    values = torch.cat([p.detach().reshape(-1) for p in authors.parameters()])
+    assert abs(values.std().item() - 0.1) < 0.005 and abs(values.mean().item()) < 0.005
+    assert _same(authors, build_model({**big, "init": "authors"}))
+    assert _same(build_model(big), build_model({**big, "init": "pytorch"}))
+    assert not _same(authors, build_model(big))
+    with pytest.raises(ValueError, match="pytorch, authors"):
+        build_model({**big, "init": "xavier"})
+
+
 def test_load_model_restores_the_checkpoint_weights(tmp_path):
     trained = build_model({**MLP, "seed": 5})
     torch.save({"model": trained.state_dict()}, tmp_path / "final.pt")

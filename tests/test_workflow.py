@@ -113,6 +113,9 @@ EDITS = [
                                     "width_scaling": 1, "batch_size": 1}),
     # a step size retrains one family
     ("batch.lr", 0.01, {"train": 2, "spectrum": 2, "count_outliers": 2, **FIGS_BATCH, "batch_size": 1}),
+    # the initialisation retrains Family A, and everything after it
+    ("clusters.init", "authors", {"train": 6, "spectrum": 7, "count_outliers": 6, "fig1_full_spectrum": 1,
+                                  "fig1b_gauss_newton_split": 1, "fig3_cluster_spectra": 1, "table1": 1}),
     # the data changes every run that trains on it
     # Appendix B stands alone
     ("appendix_b.separation", 2.0, {"appendix_b_spectra": 1, "figB_marchenko_pastur": 1}),

@@ -12,6 +12,10 @@ from .sizes import conv_stack_shape
 
 #: config name -> activation module
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
+#: ``model.init`` values: PyTorch's default initialisation, or the authors' code's (every
+#: weight and bias drawn from ``AUTHORS_INIT_STD`` * N(0, 1))
+INITS = ("pytorch", "authors")
+AUTHORS_INIT_STD = 0.1
 
 
 def mlp(in_features: int, hidden: list[int], out_features: int, activation: str = "relu",
@@ -66,16 +70,25 @@ def convnet(input_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 10
 
 def build_model(model: dict) -> nn.Sequential:
     """The net a run's ``model`` section describes (``kind`` mlp | convnet), initialised from
-    its ``seed`` (PyTorch's default initialisation drawn from a generator seeded with it; the
-    global random state is left as it was)."""
+    its ``seed`` with its ``init`` (``INITS``; default pytorch), drawn from torch's generator
+    seeded with it; the global random state is left as it was."""
+    init = model.get("init", "pytorch")
+    if init not in INITS:
+        raise ValueError(f"model init must be one of {', '.join(INITS)}, got {init!r}")
     with seeded(model["seed"]):
         if model["kind"] == "mlp":
-            return mlp(model["in_features"], model["hidden"], model["out_features"], model["activation"],
-                       flatten=model.get("flatten", False))
-        if model["kind"] == "convnet":
-            return convnet(tuple(model["input_shape"]), model["out_features"], tuple(model["channels"]),
-                           model["kernel_size"], model["hidden"], model["padding"])
-    raise ValueError(f"model kind must be mlp or convnet, got {model['kind']!r}")
+            net = mlp(model["in_features"], model["hidden"], model["out_features"], model["activation"],
+                      flatten=model.get("flatten", False))
+        elif model["kind"] == "convnet":
+            net = convnet(tuple(model["input_shape"]), model["out_features"], tuple(model["channels"]),
+                          model["kernel_size"], model["hidden"], model["padding"])
+        else:
+            raise ValueError(f"model kind must be mlp or convnet, got {model['kind']!r}")
+        if init == "authors":
+            with torch.no_grad():
+                for parameter in net.parameters():
+                    parameter.normal_(0.0, AUTHORS_INIT_STD)
+    return net
 
 
 def load_model(model: dict, checkpoint: str | Path) -> nn.Sequential:

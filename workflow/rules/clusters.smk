@@ -14,7 +14,7 @@ CLUSTER_OUTPUTS = [
 
 rule cluster_data:
     output:
-        f"{RESULTS}/data/clusters_k{{k}}_cov{{cov}}.npz",
+        CLUSTER_DATA,
     log:
         f"{LOGS}/cluster_data/k{{k}}_cov{{cov}}.log",
     conda:

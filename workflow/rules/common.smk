@@ -48,8 +48,11 @@ def run_dir(family, run):
     return f"{RESULTS}/{family}/{run}"
 
 
+CLUSTER_DATA = f"{RESULTS}/data/clusters_k{{k}}_cov{{cov}}.npz"
+
+
 def cluster_data_path(k, cov):
-    return f"{RESULTS}/data/clusters_k{k}_cov{float(cov):g}.npz"
+    return CLUSTER_DATA.format(k=k, cov=f"{float(cov):g}")
 
 
 IMAGE_DATA = f"{RESULTS}/data/images.npz"
@@ -67,13 +70,20 @@ def spectrum_path(family, run, stage="final"):
     return f"{run_dir(family, run)}/spectrum_{stage}.npz"
 
 
-def results_of(family, runs=None):
-    """The cached results a table of ``runs`` (default: all of the family) reads, by kind."""
-    runs = list(RUNS[family]) if runs is None else runs
+def counts_path(family, run):
+    return f"{run_dir(family, run)}/outliers.json"
+
+
+def metrics_path(family, run):
+    return f"{run_dir(family, run)}/metrics.csv"
+
+
+def results_of(family):
+    """The cached results a table of the family's runs reads, by kind."""
     return {
-        "spectra": [spectrum_path(family, r) for r in runs],
-        "counts": [f"{run_dir(family, r)}/outliers.json" for r in runs],
-        "metrics": [f"{run_dir(family, r)}/metrics.csv" for r in runs],
+        "spectra": [spectrum_path(family, r) for r in RUNS[family]],
+        "counts": [counts_path(family, r) for r in RUNS[family]],
+        "metrics": [metrics_path(family, r) for r in RUNS[family]],
     }
 
 

@@ -16,9 +16,9 @@ rule train:
     input:
         data=lambda w: data_path(w.family, w.run),
     output:
-        init=f"{RESULTS}/{{family}}/{{run}}/init.pt",
-        final=f"{RESULTS}/{{family}}/{{run}}/final.pt",
-        metrics=f"{RESULTS}/{{family}}/{{run}}/metrics.csv",
+        init=f"{run_dir('{family}', '{run}')}/init.pt",
+        final=f"{run_dir('{family}', '{run}')}/final.pt",
+        metrics=metrics_path("{family}", "{run}"),
     log:
         f"{LOGS}/train/{{family}}_{{run}}.log",
     benchmark:
@@ -40,9 +40,9 @@ rule train:
 rule spectrum:
     input:
         data=lambda w: data_path(w.family, w.run),
-        checkpoint=f"{RESULTS}/{{family}}/{{run}}/{{stage}}.pt",
+        checkpoint=f"{run_dir('{family}', '{run}')}/{{stage}}.pt",
     output:
-        f"{RESULTS}/{{family}}/{{run}}/spectrum_{{stage}}.npz",
+        spectrum_path("{family}", "{run}", "{stage}"),
     log:
         f"{LOGS}/spectrum/{{family}}_{{run}}_{{stage}}.log",
     benchmark:
@@ -69,7 +69,7 @@ rule count_outliers:
     input:
         spectrum_path("{family}", "{run}"),
     output:
-        f"{RESULTS}/{{family}}/{{run}}/outliers.json",
+        counts_path("{family}", "{run}"),
     log:
         f"{LOGS}/count_outliers/{{family}}_{{run}}.log",
     conda:

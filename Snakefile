@@ -13,6 +13,7 @@ include: "workflow/rules/runs.smk"
 include: "workflow/rules/clusters.smk"
 include: "workflow/rules/images.smk"
 include: "workflow/rules/appendix.smk"
+include: "workflow/rules/fidelity.smk"
 
 
 rule all:
@@ -22,6 +23,7 @@ rule all:
         WIDTH_OUTPUTS,
         BATCH_OUTPUTS,
         APPENDIX_OUTPUTS,
+        FIDELITY_OUTPUTS,
 
 
 rule family_clusters:
@@ -46,3 +48,9 @@ rule appendix_b:
     """Appendix B: Fig. B (Marchenko-Pastur law and the BBP outlier)."""
     input:
         APPENDIX_OUTPUTS,
+
+
+rule family_fidelity:
+    """The fidelity ablation of Family A's settings (tables/<profile>/fidelity_ablation)."""
+    input:
+        FIDELITY_OUTPUTS,

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from cases import ROOT
-from hessian_spectra.config import (ConfigError, appendix_b_settings, choose_method, family_runs, load_config,
-                                    validate_config)
+from hessian_spectra.config import (ABLATED, ConfigError, appendix_b_settings, choose_method, family_runs,
+                                    fidelity_cells, load_config, validate_config)
 from hessian_spectra.sizes import dense_matrices_bytes
 
 DEFAULT = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())
@@ -79,6 +79,10 @@ BAD = [
     ("width.hidden", [], "'width.hidden'"),
     ("appendix_b.ratios", [0.2, 0], "'appendix_b.ratios.1'"),
     ("appendix_b.n_classes", 3, "'appendix_b.n_classes': 3 with separated clusters"),
+    ("fidelity.groups", ["gd_relu_cov2"], "'fidelity.groups.0': 'gd_relu_cov2' is not a group (allowed values: gd_tanh"),
+    ("fidelity.settings.0.init", "xavier", "allowed values: pytorch, authors"),
+    ("fidelity.settings.1.name", "loose_pytorch_n1000", "'fidelity.settings': setting names must be unique"),
+    ("fidelity.settings.3.n_train", 20, "'clusters.sgd_batch_size': 32 exceeds the smallest training size 20"),
 ]
 
 
@@ -174,4 +178,27 @@ def test_sections_passed_as_params_do_not_depend_on_the_yaml_key_order():
     shuffled = {key: dict(reversed(list(value.items()))) if isinstance(value, dict) else value
                 for key, value in reversed(list(reordered.items()))}
     assert repr(family_runs(shuffled)) == repr(RUNS)
+    assert repr(fidelity_cells(shuffled)) == repr(fidelity_cells(DEFAULT))
     assert repr(appendix_b_settings(shuffled)) == repr(appendix_b_settings(DEFAULT))
+
+
+def test_the_fidelity_ablation_trains_only_the_runs_table_1_does_not_have():
+    """A cell whose setting defines a Table 1 run reads that run; every other cell is a run of
+    the ``fidelity`` family that differs from its Table 1 run only in the ablated settings."""
+    cells = fidelity_cells(DEFAULT)
+    settings, groups = DEFAULT["fidelity"]["settings"], DEFAULT["fidelity"]["groups"]
+    ks = [k for group in DEFAULT["clusters"]["groups"] if group["name"] in groups for k in group["k"]]
+    assert len(cells) == len(settings) * len(ks)
+    clusters = DEFAULT["clusters"]
+    for cell in cells:
+        table1_run = RUNS["clusters"][f"{cell['group']}_k{cell['k']}"]
+        same = all(cell["setting"][key] == clusters[key] for key in ABLATED)
+        assert (cell["family"], cell["run"]) == (("clusters", table1_run["run"]) if same else ("fidelity", cell["run"]))
+        run = RUNS[cell["family"]][cell["run"]]
+        assert (run["train"]["grad_tol"], run["model"]["init"], run["data"]["n_train"]) == tuple(
+            cell["setting"][key] for key in ABLATED)
+        strip = lambda r: {**r, "run": None, "family": None, "spectrum": None, "train": {**r["train"], "grad_tol": None},
+                           "model": {**r["model"], "init": None}, "data": {**r["data"], "n_train": None}}
+        assert strip(run) == strip(table1_run)
+    assert sum(cell["family"] == "clusters" for cell in cells) == len(ks)  # the profile's own setting is one of them
+    assert set(RUNS["fidelity"]) == {cell["run"] for cell in cells if cell["family"] == "fidelity"}

@@ -59,3 +59,30 @@ def test_run_table_counts_negative_eigenvalues_above_round_off(tmp_path):
 def test_unknown_table_kind_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="table must be one of table1, run_table"):
         write("table2", [], str(tmp_path / "t"), "caption")
+
+
+def test_fidelity_ablation_ranks_settings_by_the_median_distance_to_the_papers_means(tmp_path):
+    """Two settings of the GD ReLU cov-1 runs k = 2, 5: one whose Hessians have the paper's
+    mean eigenvalue exactly, one ten times smaller; the table's ratios and ranking follow."""
+    paper = paper_table1().query("algorithm == 'gd' and activation == 'relu' and cov == 1").set_index("k")["eig_mean"]
+    runs, files = [], []
+    for name, scale in (("small", 0.1), ("match", 1.0)):
+        for k in (2, 5):
+            values = np.full(50, scale * paper[k])
+            values[:k] += np.arange(1, k + 1)  # k outliers; keep the mean at scale * paper[k]
+            values[k:2 * k] -= np.arange(1, k + 1)
+            run, paths = _run(tmp_path, f"{name}_k{k}", k, values, threshold=0.5)
+            runs.append({**run, "setting": {"name": name, "grad_tol": 1e-3, "init": "pytorch", "n_train": 100},
+                         "algorithm": "gd", "activation": "relu", "cov": 1.0, "k": k})
+            files.append(paths)
+    write("fidelity_ablation", load_results(runs, *(list(column) for column in zip(*files))),
+          str(tmp_path / "ablation"), "caption")
+    table = pd.read_csv(tmp_path / "ablation.csv")
+    assert table["mean_ratio"].tolist() == pytest.approx([0.1, 0.1, 1.0, 1.0])
+    assert table["paper_eig_mean"].tolist() == pytest.approx([paper[2], paper[5]] * 2)
+    markdown = (tmp_path / "ablation.md").read_text()
+    summary = markdown.split("By setting, best first:")[1].split("By run:")[0]
+    assert summary.index("| match") < summary.index("| small")
+    match_row = next(line for line in summary.splitlines() if line.startswith("| match"))
+    runs, distance, within, cutoff_ok = (cell.strip() for cell in match_row.split("|")[5:9])
+    assert (runs, within, cutoff_ok) == ("2", "2", "2") and float(distance) < 1e-9

@@ -7,9 +7,10 @@ values themselves; the workflow passes each step only the sections of a run it d
 on, so a change reruns exactly what it affects. Parsing imports no torch.
 
 Names: a *family* is one experiment of the paper (``clusters``: Family A, Fig. 1-3 and
-Table 1; ``width``: Family B, Fig. 4-6; ``batch``: Family C, Fig. 7-8). Family A's runs
-come in *groups* (the rows of Table 1 that share algorithm, activation and spread).
-A *data set* is what runs train on: one Gaussian-cluster set per (k, cov), one image set
+Table 1; ``width``: Family B, Fig. 4-6; ``batch``: Family C, Fig. 7-8; ``fidelity``: the
+ablation of Family A's settings behind the fidelity table). Family A's runs come in
+*groups* (the rows of Table 1 that share algorithm, activation and spread).
+A *data set* is what runs train on: one Gaussian-cluster set per (k, cov, N), one image set
 shared by ``width`` and ``batch``. The outlier ``threshold`` is the number the ``cutoff``
 counting method compares eigenvalues with.
 """
@@ -26,7 +27,9 @@ from .sizes import BUDGET_FIELD, dense_matrices_bytes, parameter_count
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 #: the families (Family A, B, C of the paper)
-FAMILIES = ("clusters", "width", "batch")
+FAMILIES = ("clusters", "width", "batch", "fidelity")
+#: the families that train on Gaussian clusters (Table 1's runs and the ablation around them)
+CLUSTER_FAMILIES = ("clusters", "fidelity")
 N_IMAGE_CLASSES = 10
 SPECTRUM_METHODS = ("exact", "lanczos", "auto")
 
@@ -101,19 +104,29 @@ def _cross_field_problems(config: dict) -> list[str]:
     if appendix["separation"] > 0 and appendix["n_classes"] != 2:
         problems.append(f"config field 'appendix_b.n_classes': {appendix['n_classes']} with separated clusters "
                         f"(appendix_b.separation={appendix['separation']}); allowed values: 2")
-    if clusters["sgd_batch_size"] > clusters["n_train"]:
+    fidelity = config["fidelity"]
+    settings = [setting["name"] for setting in fidelity["settings"]]
+    if len(set(settings)) != len(settings):
+        problems.append(f"config field 'fidelity.settings': setting names must be unique, got {settings}")
+    for i, name in enumerate(fidelity["groups"]):
+        if name not in names:
+            problems.append(f"config field 'fidelity.groups.{i}': {name!r} is not a group "
+                            f"(allowed values: {', '.join(names)})")
+    smallest_n = min([clusters["n_train"], *(setting["n_train"] for setting in fidelity["settings"])])
+    if clusters["sgd_batch_size"] > smallest_n:
         problems.append(f"config field 'clusters.sgd_batch_size': {clusters['sgd_batch_size']} exceeds "
-                        f"clusters.n_train={clusters['n_train']}")
+                        f"the smallest training size {smallest_n} (clusters.n_train, fidelity.settings)")
     return problems
 
 
 # ----------------------------------------------------------------------------- data sets
 
-def cluster_data(config: dict, k: int, cov: float) -> dict:
-    """The arguments of ``data.clusters.gaussian_clusters`` for k clusters of spread ``cov``."""
+def cluster_data(config: dict, k: int, cov: float, n_train: int | None = None) -> dict:
+    """The arguments of ``data.clusters.gaussian_clusters`` for k clusters of spread ``cov``
+    and ``n_train`` training points (the profile's ``clusters.n_train`` when None)."""
     clusters = config["clusters"]
-    return {"k": int(k), "cov": float(cov), "n_train": clusters["n_train"], "n_test": clusters["n_test"],
-            "n_features": clusters["n_features"], "seed": config["seed"]}
+    return {"k": int(k), "cov": float(cov), "n_train": int(n_train or clusters["n_train"]),
+            "n_test": clusters["n_test"], "n_features": clusters["n_features"], "seed": config["seed"]}
 
 
 def image_data(config: dict) -> dict:
@@ -162,28 +175,71 @@ def _spectrum(config: dict, model: dict, *, method: str, decompose: bool) -> dic
     return {"method": chosen, "decompose": decompose, "num_params": num_params, "lanczos": lanczos}
 
 
+#: what the fidelity ablation varies in a Family A run (``clusters`` keys)
+ABLATED = ("grad_tol", "init", "n_train")
+
+
+def _thresholds(group: dict) -> list[float]:
+    threshold = group["threshold"]
+    return threshold if isinstance(threshold, list) else [threshold] * len(group["k"])
+
+
+def _cluster_run(config: dict, run_id: str, family: str, group: dict, k: int, threshold: float,
+                 settings: dict) -> dict:
+    """One Family A run: ``group``'s algorithm, activation and spread at k classes, with the
+    ``clusters`` section's values for everything the group does not set (``settings``
+    overrides the ``ABLATED`` ones)."""
+    clusters, seed = {**config["clusters"], **settings}, config["seed"]
+    algorithm = group["algorithm"]
+    return {
+        "run": run_id, "family": family, "group": group["name"],
+        "data": cluster_data(config, k, group["cov"], clusters["n_train"]),
+        "model": {"kind": "mlp", "in_features": clusters["n_features"], "hidden": list(clusters["hidden"]),
+                  "out_features": k, "activation": group["activation"], "init": clusters["init"], "seed": seed},
+        "train": {"algorithm": algorithm, "lr": clusters["lr"], "grad_tol": clusters["grad_tol"],
+                  "max_steps": clusters["max_steps"][algorithm],
+                  "batch_size": clusters["sgd_batch_size"] if algorithm == "sgd" else 0,
+                  "eval_every": clusters["eval_every"], "checkpoint_every": clusters["checkpoint_every"],
+                  "seed": seed},
+        "outliers": {"window": clusters["outlier_window"], "threshold": threshold},
+    }
+
+
 def _cluster_runs(config: dict) -> dict[str, dict]:
     """Family A: one run per (group, k), as ``<group>_k<k>``."""
-    clusters, seed = config["clusters"], config["seed"]
-    runs = {}
-    for group in clusters["groups"]:
-        thresholds = group["threshold"] if isinstance(group["threshold"], list) else [group["threshold"]] * len(group["k"])
-        for k, threshold in zip(group["k"], thresholds):
-            run_id, algorithm = f"{group['name']}_k{k}", group["algorithm"]
-            runs[run_id] = {
-                "run": run_id, "family": "clusters", "group": group["name"],
-                "data": cluster_data(config, k, group["cov"]),
-                "model": {"kind": "mlp", "in_features": clusters["n_features"], "hidden": list(clusters["hidden"]),
-                          "out_features": k, "activation": group["activation"], "init": clusters["init"],
-                          "seed": seed},
-                "train": {"algorithm": algorithm, "lr": clusters["lr"], "grad_tol": clusters["grad_tol"],
-                          "max_steps": clusters["max_steps"][algorithm],
-                          "batch_size": clusters["sgd_batch_size"] if algorithm == "sgd" else 0,
-                          "eval_every": clusters["eval_every"],
-                          "checkpoint_every": clusters["checkpoint_every"], "seed": seed},
-                "outliers": {"window": clusters["outlier_window"], "threshold": threshold},
-            }
-    return runs
+    return {f"{group['name']}_k{k}": _cluster_run(config, f"{group['name']}_k{k}", "clusters", group, k, threshold, {})
+            for group in config["clusters"]["groups"] for k, threshold in zip(group["k"], _thresholds(group))}
+
+
+def fidelity_cells(config: dict) -> list[dict]:
+    """The fidelity ablation: every ``fidelity.settings`` entry (stopping tolerance,
+    initialisation, training size) for every run of the ``fidelity.groups`` of Table 1.
+
+    One dict per cell: ``setting`` (its entry), the Table 1 ``group`` and ``k``, and where
+    its results are: ``family``/``run`` name the Family A run itself when the setting
+    defines the same run (same data, model and training), so the ablation never trains a
+    run twice; otherwise a run of the ``fidelity`` family, ``<setting>_<group>_k<k>``."""
+    groups = {group["name"]: group for group in config["clusters"]["groups"]}
+    main = _cluster_runs(config)
+    cells = []
+    for setting in config["fidelity"]["settings"]:
+        overrides = {key: setting[key] for key in ABLATED}
+        for name in config["fidelity"]["groups"]:
+            group = groups[name]
+            for k, threshold in zip(group["k"], _thresholds(group)):
+                run_id = f"{setting['name']}_{name}_k{k}"
+                run = _cluster_run(config, run_id, "fidelity", group, k, threshold, overrides)
+                same = main[f"{name}_k{k}"]
+                if all(run[key] == same[key] for key in ("data", "model", "train", "outliers")):
+                    run = same
+                cells.append({"setting": {key: setting[key] for key in ("name", *ABLATED)}, "group": name, "k": k, "family": run["family"],
+                              "run": run["run"], "definition": run})
+    return cells
+
+
+def _fidelity_runs(config: dict) -> dict[str, dict]:
+    """The ablation's own runs (those no Family A run already is), by run id."""
+    return {cell["run"]: cell["definition"] for cell in fidelity_cells(config) if cell["family"] == "fidelity"}
 
 
 def _image_run(config: dict, family: str, run_id: str, model: dict, train: dict) -> dict:
@@ -221,12 +277,12 @@ def family_runs(config: dict) -> dict[str, dict[str, dict]]:
     passes as ``params`` to the steps that depend on them: ``data`` (the data set),
     ``model``, ``train``, ``spectrum`` (method; G/R split for the Fig. 1 run; Family A
     always exact: Fig. 1 and Table 1 need every eigenvalue) and ``outliers`` (counting)."""
-    builders = {"clusters": _cluster_runs, "width": _width_runs, "batch": _batch_runs}
+    builders = {"clusters": _cluster_runs, "width": _width_runs, "batch": _batch_runs, "fidelity": _fidelity_runs}
     families = {family: builders[family](config) for family in FAMILIES}
     fig1_run = config["clusters"]["fig1_run"]
     for family, runs in families.items():
         for run_id, run in runs.items():
             decompose = family == "clusters" and run_id == fig1_run
-            method = "exact" if family == "clusters" else config["spectrum"]["method"]
+            method = "exact" if family in CLUSTER_FAMILIES else config["spectrum"]["method"]
             run["spectrum"] = _spectrum(config, run["model"], method=method, decompose=decompose)
     return families

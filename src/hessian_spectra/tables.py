@@ -39,6 +39,13 @@ def paper_table1() -> pd.DataFrame:
     return pd.read_csv(files("hessian_spectra").joinpath("paper_table1.csv"))
 
 
+def _beside_paper(ours: pd.DataFrame) -> pd.DataFrame:
+    """``ours`` (columns algorithm, activation, cov, nc) with the paper's row of Table 1
+    beside each row, its columns prefixed ``paper_``."""
+    paper = paper_table1().rename(columns=lambda c: c if c in ("algorithm", "activation", "cov", "k") else f"paper_{c}")
+    return ours.merge(paper.rename(columns={"k": "nc"}), on=["algorithm", "activation", "cov", "nc"], how="left")
+
+
 def table1(results: list[dict]) -> pd.DataFrame:
     """One row per Family A run (``load_results``), beside the paper's row."""
     rows = []
@@ -54,9 +61,7 @@ def table1(results: list[dict]) -> pd.DataFrame:
             "window": counts["window"], "steps": int(metrics["step"]),
             "train_loss": float(metrics["train_loss"]), "grad_norm": float(metrics["grad_norm"]),
         })
-    ours = pd.DataFrame(rows)
-    paper = paper_table1().rename(columns=lambda c: c if c in ("algorithm", "activation", "cov", "k") else f"paper_{c}")
-    merged = ours.merge(paper.rename(columns={"k": "nc"}), on=["algorithm", "activation", "cov", "nc"], how="left")
+    merged = _beside_paper(pd.DataFrame(rows))
     merged["elbow"] = merged["elbow"].astype("Int64")
     for column in ("paper_gap", "paper_ratio", "paper_heuristic", "paper_num_params"):
         merged[column] = merged[column].astype("Int64")
@@ -144,8 +149,60 @@ def write_run_table(results: list[dict], stem: str, caption: str) -> None:
     write_table(table, run_table_readable(table), stem, caption, formats=("csv", "md"))
 
 
+#: the fidelity measure: a run's mean eigenvalue is "close" to the paper's within this factor
+CLOSE_FACTOR = 1.5
+
+
+def fidelity_ablation(results: list[dict]) -> pd.DataFrame:
+    """One row per ablation cell (``load_results`` of ``config.fidelity_cells``): the setting
+    (stopping tolerance, initialisation, training size), where training stopped, the mean
+    eigenvalue of H beside the paper's and their ratio, and the four outlier counts (the
+    cutoff at the run's threshold, the paper's for the ReLU rows)."""
+    rows = []
+    for item in results:
+        cell, counts, metrics = item["run"], item["counts"], item["metrics"]
+        rows.append({
+            "setting": cell["setting"]["name"], **{key: cell["setting"][key] for key in ("grad_tol", "init", "n_train")},
+            "run": cell["run"], "algorithm": cell["algorithm"], "activation": cell["activation"], "cov": cell["cov"],
+            "nc": cell["k"], "steps": int(metrics["step"]), "grad_norm": float(metrics["grad_norm"]),
+            "train_loss": float(metrics["train_loss"]), "eig_mean": float(np.mean(item["arrays"]["hessian"])),
+            **{m: counts[m] for m in COUNT_METHODS}, "cutoff_threshold": counts["threshold"],
+        })
+    table = _beside_paper(pd.DataFrame(rows)).drop(columns=["paper_gap", "paper_ratio", "paper_heuristic",
+                                                             "paper_cutoff_threshold", "paper_num_params"])
+    table["mean_ratio"] = table["eig_mean"] / table["paper_eig_mean"]
+    table["elbow"] = table["elbow"].astype("Int64")
+    return table
+
+
+def fidelity_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per setting, the measure that chooses Family A's settings: the median over its runs
+    of |log10(our mean eigenvalue / the paper's)| (0 is a perfect match; 0.18 is a factor
+    1.5), the runs within a factor ``CLOSE_FACTOR``, and the cutoff counts within 1 of nc.
+    Sorted best first."""
+    distance = np.abs(np.log10(table["mean_ratio"]))
+    summary = table.assign(distance=distance, close=distance <= np.log10(CLOSE_FACTOR),
+                           cutoff_ok=(table["cutoff"] - table["nc"]).abs() <= 1).groupby(
+        ["setting", "grad_tol", "init", "n_train"], sort=False).agg(
+        runs=("run", "size"), median_log10_distance=("distance", "median"), within_factor=("close", "sum"),
+        cutoff_within_1=("cutoff_ok", "sum"), median_train_loss=("train_loss", "median"))
+    return summary.reset_index().sort_values("median_log10_distance", kind="stable")
+
+
+def write_fidelity_ablation(results: list[dict], stem: str, caption: str) -> None:
+    """``stem``.csv (one row per cell) and ``stem``.md (the per-setting summary, then the cells)."""
+    table = fidelity_ablation(results)
+    summary = fidelity_summary(table)
+    readable = table.drop(columns=["algorithm", "activation", "cov"]).copy()
+    for column in ("grad_norm", "train_loss", "eig_mean", "paper_eig_mean", "mean_ratio"):
+        readable[column] = readable[column].map("{:.3g}".format)
+    save_text(f"{stem}.csv", table.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
+    save_text(f"{stem}.md", f"{caption}\n\nBy setting, best first:\n\n"
+              f"{summary.to_markdown(index=False, floatfmt='.3g')}\n\nBy run:\n\n{readable.to_markdown(index=False)}\n")
+
+
 #: kind of table -> its writer (the workflow's table rules name one)
-WRITERS = {"table1": write_table1, "run_table": write_run_table}
+WRITERS = {"table1": write_table1, "run_table": write_run_table, "fidelity_ablation": write_fidelity_ablation}
 
 
 def write(table: str, results: list[dict], stem: str, caption: str) -> None:

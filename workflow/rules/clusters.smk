@@ -16,11 +16,11 @@ rule cluster_data:
     output:
         CLUSTER_DATA,
     log:
-        f"{LOGS}/cluster_data/k{{k}}_cov{{cov}}.log",
+        f"{LOGS}/cluster_data/k{{k}}_cov{{cov}}_n{{n}}.log",
     conda:
         ENVIRONMENT
     params:
-        data=lambda w: cluster_data(config, w.k, w.cov),
+        data=lambda w: cluster_data(config, w.k, w.cov, w.n),
     script:
         "../scripts/cluster_data.py"
 

@@ -1,10 +1,12 @@
 # Config validation (at parse time, before any job), the runs of every family as data, and
 # the paths every rule shares. Parsing imports no torch.
 from hessian_spectra.config import (
+    CLUSTER_FAMILIES,
     FAMILIES,
     appendix_b_settings,
     cluster_data,
     family_runs,
+    fidelity_cells,
     image_data,
     validate_config,
 )
@@ -48,11 +50,11 @@ def run_dir(family, run):
     return f"{RESULTS}/{family}/{run}"
 
 
-CLUSTER_DATA = f"{RESULTS}/data/clusters_k{{k}}_cov{{cov}}.npz"
+CLUSTER_DATA = f"{RESULTS}/data/clusters_k{{k}}_cov{{cov}}_n{{n}}.npz"
 
 
-def cluster_data_path(k, cov):
-    return CLUSTER_DATA.format(k=k, cov=f"{float(cov):g}")
+def cluster_data_path(k, cov, n=CLUSTERS["n_train"]):
+    return CLUSTER_DATA.format(k=k, cov=f"{float(cov):g}", n=n)
 
 
 IMAGE_DATA = f"{RESULTS}/data/images.npz"
@@ -60,10 +62,10 @@ IMAGE_DATA = f"{RESULTS}/data/images.npz"
 
 def data_path(family, run):
     """The data set a run trains on: its cluster set, or the image set of Families B and C."""
-    if family != "clusters":
+    if family not in CLUSTER_FAMILIES:
         return IMAGE_DATA
     data = RUNS[family][run]["data"]
-    return cluster_data_path(data["k"], data["cov"])
+    return cluster_data_path(data["k"], data["cov"], data["n_train"])
 
 
 def spectrum_path(family, run, stage="final"):

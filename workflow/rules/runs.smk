@@ -9,6 +9,7 @@ wildcard_constraints:
     run=r"[a-z0-9_]+",
     stage=r"init|final",
     k=r"\d+",
+    n=r"\d+",
     cov=r"[0-9.]+",
 
 

@@ -14,6 +14,7 @@ include: "workflow/rules/clusters.smk"
 include: "workflow/rules/images.smk"
 include: "workflow/rules/appendix.smk"
 include: "workflow/rules/fidelity.smk"
+include: "workflow/rules/along.smk"
 
 
 rule all:
@@ -24,6 +25,7 @@ rule all:
         BATCH_OUTPUTS,
         APPENDIX_OUTPUTS,
         FIDELITY_OUTPUTS,
+        ALONG_OUTPUTS,
 
 
 rule family_clusters:
@@ -54,3 +56,9 @@ rule family_fidelity:
     """The fidelity ablation of Family A's settings (tables/<profile>/fidelity_ablation)."""
     input:
         FIDELITY_OUTPUTS,
+
+
+rule family_along_training:
+    """Fig. 11 and the negative-fraction study: spectra along training (ours)."""
+    input:
+        ALONG_OUTPUTS,

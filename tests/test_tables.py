@@ -10,7 +10,7 @@ import pytest
 
 from hessian_spectra.io import save_npz
 from hessian_spectra.spectrum import count_outliers
-from hessian_spectra.tables import load_results, paper_table1, write
+from hessian_spectra.tables import ALONG_WRITERS, load_results, paper_table1, write
 
 METRICS = "step,train_loss,train_accuracy,grad_norm,test_loss,test_accuracy\n0,2.3,0.1,1.0,2.3,0.1\n40,0.01,1.0,1e-4,0.02,0.99\n"
 
@@ -86,3 +86,34 @@ def test_fidelity_ablation_ranks_settings_by_the_median_distance_to_the_papers_m
     match_row = next(line for line in summary.splitlines() if line.startswith("| match"))
     runs, distance, within, cutoff_ok = (cell.strip() for cell in match_row.split("|")[5:9])
     assert (runs, within, cutoff_ok) == ("2", "2", "2") and float(distance) < 1e-9
+
+
+def _along(path, run: str, hessian: np.ndarray, k: int = 2) -> str:
+    save_npz(path, metadata={"run": run, "num_params": hessian.shape[1], "k": k,
+                             "count_methods": ["gap", "ratio", "elbow", "cutoff"], "outliers": {}},
+             steps=np.array([0, 10]), train_loss=np.array([2.0, 0.5]), hessian=hessian,
+             counts=np.array([[1, 2, -1, 3], [2, 2, 2, 2]]), residual_ratio=np.array([0.8, 0.1]))
+    return str(path)
+
+
+def test_along_training_table_lists_each_checkpoint(tmp_path):
+    hessian = np.array([[-0.5, 0.0, 0.1, 0.2, 3.0], [-1e-17, 0.0, 0.01, 1.0, 2.0]])
+    ALONG_WRITERS["along_training"]([_along(tmp_path / "a.npz", "a", hessian)], str(tmp_path / "t"), "caption")
+    table = pd.read_csv(tmp_path / "t.csv")
+    assert table["step"].tolist() == [0, 10]
+    assert table[["lambda_1", "lambda_k", "lambda_k_plus_1"]].values.tolist() == [[3.0, 0.2, 0.1], [2.0, 1.0, 0.01]]
+    assert table["elbow"].isna().tolist() == [True, False]  # -1 in the file: kneed found no knee
+    assert table["negative_fraction"].tolist() == [0.2, 0.0]  # -1e-17 is round-off
+    assert table["residual_ratio"].tolist() == [0.8, 0.1]
+    assert "| a " in (tmp_path / "t.md").read_text()
+
+
+def test_negative_fraction_table_applies_every_numerical_zero_rule(tmp_path):
+    hessian = np.array([[-1e-1, -1e-3, -1e-5, -1e-16, 1.0], [-1e-5, 0.0, 0.0, 0.0, 1.0]])
+    ALONG_WRITERS["negative_fraction"]([_along(tmp_path / "a.npz", "a", hessian)], str(tmp_path / "t"), "caption",
+                                       relative_tolerances=[1e-4, 1e-2])
+    table = pd.read_csv(tmp_path / "t.csv")
+    assert table["roundoff"].tolist() == [0.6, 0.2]
+    assert table["rel_0.0001"].tolist() == [0.4, 0.0]
+    assert table["rel_0.01"].tolist() == [0.2, 0.0]
+    assert "60.00%" in (tmp_path / "t.md").read_text()

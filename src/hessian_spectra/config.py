@@ -112,6 +112,13 @@ def _cross_field_problems(config: dict) -> list[str]:
         if name not in names:
             problems.append(f"config field 'fidelity.groups.{i}': {name!r} is not a group "
                             f"(allowed values: {', '.join(names)})")
+    along = config["along_training"]
+    image_ids = [*_width_runs(config), *_batch_runs(config)]
+    for field, allowed in (("fig11", cluster_ids), ("negative_fraction", image_ids)):
+        for i, run in enumerate(along[field]["runs"]):
+            if run not in allowed:
+                problems.append(f"config field 'along_training.{field}.runs.{i}': {run!r} is not a run "
+                                f"(allowed values: {', '.join(allowed)})")
     smallest_n = min([clusters["n_train"], *(setting["n_train"] for setting in fidelity["settings"])])
     if clusters["sgd_batch_size"] > smallest_n:
         problems.append(f"config field 'clusters.sgd_batch_size': {clusters['sgd_batch_size']} exceeds "
@@ -200,7 +207,7 @@ def _cluster_run(config: dict, run_id: str, family: str, group: dict, k: int, th
                   "max_steps": clusters["max_steps"][algorithm],
                   "batch_size": clusters["sgd_batch_size"] if algorithm == "sgd" else 0,
                   "eval_every": clusters["eval_every"], "checkpoint_every": clusters["checkpoint_every"],
-                  "seed": seed},
+                  "seed": seed, "log_checkpoints": config["along_training"]["checkpoints_per_decade"]},
         "outliers": {"window": clusters["outlier_window"], "threshold": threshold},
     }
 
@@ -247,7 +254,8 @@ def _image_run(config: dict, family: str, run_id: str, model: dict, train: dict)
     number of steps for every run of the family."""
     section, spectrum, seed = config[family], config["spectrum"], config["seed"]
     train = {**train, "lr": section["lr"], "max_steps": section["steps"], "grad_tol": 0.0,
-             "eval_every": section["eval_every"], "checkpoint_every": section["checkpoint_every"], "seed": seed}
+             "eval_every": section["eval_every"], "checkpoint_every": section["checkpoint_every"], "seed": seed,
+             "log_checkpoints": config["along_training"]["checkpoints_per_decade"]}
     return {"run": run_id, "family": family, "data": image_data(config),
             "model": {**model, "out_features": N_IMAGE_CLASSES, "seed": seed}, "train": train,
             "outliers": {"window": spectrum["outlier_window"], "threshold": spectrum["threshold"]}}
@@ -270,6 +278,19 @@ def _batch_runs(config: dict) -> dict[str, dict]:
              "kernel_size": net["kernel_size"], "padding": net["padding"], "hidden": net["hidden"]}
     return {f"batch_b{b}": _image_run(config, "batch", f"batch_b{b}", model, {"algorithm": "sgd", "batch_size": b})
             for b in config["batch"]["batch_sizes"]}
+
+
+def along_training_runs(config: dict) -> dict[str, dict]:
+    """The runs whose spectra are computed along training, by run id: ``family``,
+    ``points`` (checkpoints) and ``split`` (also G and R: Fig. 11's runs, for
+    max |eig R| / max eig H; the negative-fraction study needs H only)."""
+    along = config["along_training"]
+    runs = {run: {"family": "clusters", "points": along["fig11"]["points"], "split": True}
+            for run in along["fig11"]["runs"]}
+    families = {**dict.fromkeys(_width_runs(config), "width"), **dict.fromkeys(_batch_runs(config), "batch")}
+    runs.update({run: {"family": families[run], "points": along["negative_fraction"]["points"], "split": False}
+                 for run in along["negative_fraction"]["runs"]})
+    return runs
 
 
 def family_runs(config: dict) -> dict[str, dict[str, dict]]:

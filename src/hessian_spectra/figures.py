@@ -15,6 +15,7 @@ import numpy as np
 from . import plots
 from .io import load_npz
 from .random_matrix import bbp_outlier
+from .spectrum import load_along_training, negative_fraction
 
 STAGES = ("initial point", "end of training")
 
@@ -70,9 +71,30 @@ def marchenko_pastur(paths: list[str], *, title: str) -> plots.plt.Figure:
     return plots.marchenko_pastur(panels, title)
 
 
+def spectrum_along_training(paths: list[str], *, labels: list[str], title: str) -> plots.plt.Figure:
+    """Fig. 11: ``paths`` = the along-training files of the runs, one row each."""
+    return plots.spectrum_along_training({label: load_along_training(path) for label, path in zip(labels, paths)},
+                                         title)
+
+
+def negative_fraction_along_training(paths: list[str], *, labels: list[str], relative_tolerances: list[float],
+                                     reference: float, title: str) -> plots.plt.Figure:
+    """The negative-fraction study: ``paths`` = the along-training files of the runs; the
+    fraction at the end of training under each relative tolerance besides the round-off rule."""
+    runs = {}
+    for label, path in zip(labels, paths):
+        along = load_along_training(path)
+        end = along["hessian"][-1]
+        runs[label] = {"steps": along["steps"], "negative_fraction": along["negative_fraction"],
+                       "tolerances": np.array(relative_tolerances),
+                       "by_tolerance": np.array([negative_fraction(end, tol) for tol in relative_tolerances])}
+    return plots.negative_fraction(runs, reference, title)
+
+
 PLOTS: dict[str, Callable[..., plots.plt.Figure]] = {
     plot.__name__: plot for plot in (full_spectrum, gauss_newton_split, explained_variance, top_eigenvalues_by_k,
-                                      top_eigenvalues, negative_eigenvalues, marchenko_pastur)}
+                                      top_eigenvalues, negative_eigenvalues, marchenko_pastur,
+                                      spectrum_along_training, negative_fraction_along_training)}
 
 
 def draw(plot: str, paths: list[str], out_pdf: str, *, dpi: int, **options) -> None:

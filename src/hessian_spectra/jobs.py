@@ -26,3 +26,12 @@ def job(snakemake):
             raise
         finally:
             sys.stderr = previous
+
+
+def execution_settings(snakemake) -> dict:
+    """How a Hessian job executes, from the rule's resources (so that changing them reruns
+    nothing): device, engine, batch_size, chunk_size and memory_budget_gb (from mem_mb)."""
+    resources = snakemake.resources
+    return {"device": resources.device, "engine": resources.hessian_engine,
+            "batch_size": resources.hessian_batch_size, "chunk_size": resources.hessian_chunk_size,
+            "memory_budget_gb": resources.mem_mb / 1024}

@@ -178,3 +178,66 @@ def marchenko_pastur(panels: list[tuple[np.ndarray, float, float, float | None]]
     np.atleast_1d(axes)[0].set_ylabel("density")
     fig.suptitle(title)
     return fig
+
+
+def _steps_axis(ax: plt.Axes) -> None:
+    ax.set_xscale("log")
+    ax.set_xlabel("step + 1")
+
+
+def spectrum_along_training(runs: dict[str, dict[str, np.ndarray]], title: str) -> plt.Figure:
+    """Fig. 11: one row per run (``runs`` maps a label to the arrays of
+    ``along_training.spectra_along_training`` plus ``k``): the top k + 5 eigenvalues, the
+    four outlier counts (dashed: k), the train loss, and max |eig R| / max eig H with the
+    fraction of negative eigenvalues, each against the step (log scale, step + 1)."""
+    fig, axes = plt.subplots(len(runs), 4, figsize=(15, 3.2 * len(runs)), squeeze=False)
+    for row, (label, arrays) in zip(axes, runs.items()):
+        x, k = arrays["steps"] + 1, int(arrays["k"])
+        top = np.sort(arrays["hessian"], axis=1)[:, ::-1][:, : k + 5]
+        for rank in range(top.shape[1]):
+            shown = np.where(top[:, rank] > 0, top[:, rank], np.nan)
+            row[0].plot(x, shown, lw=0.8, color="C0" if rank < k else "0.55", marker="." if rank < k else None, ms=3)
+        row[0].set_yscale("log")
+        row[0].set_ylabel(f"top {k} (blue) and next 5 (grey)")
+        for method, counts in zip(arrays["count_methods"], arrays["counts"].T):
+            row[1].plot(x, np.where(counts < 0, np.nan, counts), marker="o", ms=3, lw=1, label=method)
+        row[1].axhline(k, color="0.3", ls="--", lw=0.8)
+        row[1].set_ylabel("outlier count")
+        row[1].legend(fontsize=7)
+        row[2].plot(x, arrays["train_loss"], marker="o", ms=3, lw=1, color="C2")
+        row[2].set_yscale("log")
+        row[2].set_ylabel("train loss")
+        row[3].plot(x, arrays["residual_ratio"], marker="o", ms=3, lw=1, label="max |eig R| / max eig H")
+        row[3].plot(x, arrays["negative_fraction"], marker="s", ms=3, lw=1, label="fraction of eig H < 0")
+        row[3].set_yscale("log")
+        row[3].legend(fontsize=7)
+        for ax in row:
+            _steps_axis(ax)
+        row[0].set_title(label, loc="left", fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def negative_fraction(runs: dict[str, dict[str, np.ndarray]], reference: float, title: str) -> plt.Figure:
+    """The negative-fraction study: per run (``runs`` maps a label to ``steps``,
+    ``negative_fraction`` (round-off rule), ``tolerances`` and ``by_tolerance`` at the
+    end), the fraction of negative eigenvalues against the step, and at the end against the
+    numerical-zero rule's relative tolerance; the dashed line is ``reference`` (the paper's)."""
+    fig, (along, rules) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for label, arrays in runs.items():
+        line, = along.plot(arrays["steps"] + 1, arrays["negative_fraction"], marker="o", ms=3, lw=1, label=label)
+        rules.plot(arrays["tolerances"], arrays["by_tolerance"], marker="o", ms=3, lw=1, color=line.get_color(),
+                   label=label)
+        rules.axhline(arrays["negative_fraction"][-1], color=line.get_color(), ls=":", lw=0.8)
+    for ax in (along, rules):
+        ax.axhline(reference, color="0.3", ls="--", lw=0.8, label=f"paper (about {reference:.0%})")
+        ax.set_ylabel("fraction of eigenvalues < -tol")
+        ax.legend(fontsize=7)
+    _steps_axis(along)
+    along.set_title("along training (round-off rule)", fontsize=9)
+    rules.set_xscale("log")
+    rules.set_xlabel("tol / max |eigenvalue| (dotted: round-off rule)")
+    rules.set_title("end of training, by numerical-zero rule", fontsize=9)
+    fig.suptitle(title)
+    return fig

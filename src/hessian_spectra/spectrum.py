@@ -19,6 +19,9 @@ import numpy as np
 
 from .io import load_npz, save_text
 
+#: the four counting methods, in the order tables list them
+COUNT_METHODS = ("gap", "ratio", "elbow", "cutoff")
+
 
 def numerical_zero(values: np.ndarray) -> float:
     """The size below which an eigenvalue of a dense float64 eigensolve is indistinguishable
@@ -121,3 +124,28 @@ def count_spectrum_file(spectrum_path: str | Path, out: str | Path, *, window: i
 def load_counts(path: str | Path) -> dict:
     """The counts a counting step wrote (``count_spectrum_file``)."""
     return json.loads(Path(path).read_text())
+
+
+def negative_fraction(values: np.ndarray, relative_tolerance: float | None = None) -> float:
+    """The fraction of eigenvalues below -tau: tau is the round-off level
+    (``numerical_zero``) when ``relative_tolerance`` is None, else ``relative_tolerance`` *
+    max |lambda|. The numerical-zero rule decides what counts as negative."""
+    values = np.asarray(values, dtype=np.float64)
+    if relative_tolerance is None:
+        tau = numerical_zero(values)
+    else:
+        tau = relative_tolerance * float(np.abs(values).max(initial=0.0))
+    return float(np.mean(values < -tau))
+
+
+#: how a count of None (the elbow: kneed found no knee) is stored in an array
+NO_COUNT = -1
+
+
+def load_along_training(path: str | Path) -> dict:
+    """A file of ``along_training.spectra_along_training`` as one dict: its arrays (steps,
+    train_loss, hessian, counts, residual_ratio), its metadata (run, num_params, k,
+    count_methods, outliers) and ``negative_fraction`` per checkpoint (round-off rule)."""
+    arrays, metadata = load_npz(path)
+    return {**metadata, **arrays,
+            "negative_fraction": np.array([negative_fraction(values) for values in arrays["hessian"]])}

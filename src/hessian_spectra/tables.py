@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .io import load_npz, save_text
-from .spectrum import load_counts, negative_part
+from .spectrum import COUNT_METHODS, NO_COUNT, load_along_training, load_counts, negative_fraction, negative_part
 
-COUNT_METHODS = ("gap", "ratio", "elbow", "cutoff")
 N_TOP = 3  # largest eigenvalues listed per run in the width and batch tables
 
 
@@ -199,6 +198,67 @@ def write_fidelity_ablation(results: list[dict], stem: str, caption: str) -> Non
     save_text(f"{stem}.csv", table.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
     save_text(f"{stem}.md", f"{caption}\n\nBy setting, best first:\n\n"
               f"{summary.to_markdown(index=False, floatfmt='.3g')}\n\nBy run:\n\n{readable.to_markdown(index=False)}\n")
+
+
+def along_training_table(paths: list[str]) -> pd.DataFrame:
+    """Fig. 11's table: per run and checkpoint (files of ``along_training``), the train loss,
+    the largest eigenvalue, lambda_k and lambda_(k+1), the four outlier counts, max |eig R| /
+    max eig H and the fraction of negative eigenvalues (round-off rule)."""
+    rows = []
+    for path in paths:
+        along = load_along_training(path)
+        k = int(along["k"])
+        for i, step in enumerate(along["steps"]):
+            top = np.sort(along["hessian"][i])[::-1]
+            counts = {m: (None if c == NO_COUNT else int(c)) for m, c in zip(along["count_methods"], along["counts"][i])}
+            rows.append({"run": along["run"], "nc": k, "step": int(step), "train_loss": float(along["train_loss"][i]),
+                         "lambda_1": top[0], "lambda_k": top[k - 1], "lambda_k_plus_1": top[k], **counts,
+                         "residual_ratio": float(along["residual_ratio"][i]),
+                         "negative_fraction": float(along["negative_fraction"][i])})
+    table = pd.DataFrame(rows)
+    table["elbow"] = table["elbow"].astype("Int64")
+    return table
+
+
+def negative_fraction_table(paths: list[str], relative_tolerances: list[float]) -> pd.DataFrame:
+    """The negative-fraction study: per run and checkpoint (files of ``along_training``), the
+    train loss and the fraction of eigenvalues counted negative by the round-off rule and by
+    each relative tolerance (below -tol * max |lambda|)."""
+    rows = []
+    for path in paths:
+        along = load_along_training(path)
+        for i, step in enumerate(along["steps"]):
+            values = along["hessian"][i]
+            rows.append({"run": along["run"], "num_params": int(along["num_params"]), "step": int(step),
+                         "train_loss": float(along["train_loss"][i]), "roundoff": float(along["negative_fraction"][i]),
+                         **{f"rel_{tol:g}": negative_fraction(values, tol) for tol in relative_tolerances}})
+    return pd.DataFrame(rows)
+
+
+def _formatted(table: pd.DataFrame, general: tuple[str, ...], percent: tuple[str, ...]) -> pd.DataFrame:
+    out = table.copy()
+    for column in general:
+        out[column] = out[column].map("{:.3g}".format)
+    for column in percent:
+        out[column] = out[column].map("{:.2%}".format)
+    return out
+
+
+def write_along_training(paths: list[str], stem: str, caption: str) -> None:
+    table = along_training_table(paths)
+    readable = _formatted(table, ("train_loss", "lambda_1", "lambda_k", "lambda_k_plus_1", "residual_ratio"),
+                          ("negative_fraction",))
+    write_table(table, readable, stem, caption, formats=("csv", "md"))
+
+
+def write_negative_fraction(paths: list[str], stem: str, caption: str, relative_tolerances: list[float]) -> None:
+    table = negative_fraction_table(paths, relative_tolerances)
+    fractions = tuple(c for c in table.columns if c == "roundoff" or c.startswith("rel_"))
+    write_table(table, _formatted(table, ("train_loss",), fractions), stem, caption, formats=("csv", "md"))
+
+
+#: tables read from along-training files -> their writers (paths, stem, caption, options)
+ALONG_WRITERS = {"along_training": write_along_training, "negative_fraction": write_negative_fraction}
 
 
 #: kind of table -> its writer (the workflow's table rules name one)

@@ -3,7 +3,8 @@
 A run lives in one folder:
 
 * ``checkpoints/step_<t>.pt``: model state, step and metrics so far, written every
-  ``checkpoint_every`` steps, at step 0 and at the end (atomically);
+  ``checkpoint_every`` steps, at the ``log_checkpoints``-per-decade steps 1, 2, 3, 6, 10, ...
+  (for spectra along training), at step 0 and at the end (atomically);
 * ``init.pt`` and ``final.pt``: the weights at step 0 and at the end;
 * ``metrics.csv``: step, train loss/accuracy, full-batch gradient norm, test loss/accuracy.
 
@@ -15,6 +16,7 @@ uninterrupted run would have taken and ends at the same weights.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 from dataclasses import asdict, dataclass
@@ -38,7 +40,8 @@ METRIC_FIELDS = ("step", "train_loss", "train_accuracy", "grad_norm", "test_loss
 class TrainSettings:
     """How to train: ``algorithm`` gd|sgd, constant step ``lr``, SGD ``batch_size``, stop at
     full-batch gradient norm < ``grad_tol`` or after ``max_steps``; metrics every
-    ``eval_every`` steps, checkpoints every ``checkpoint_every`` steps."""
+    ``eval_every`` steps, checkpoints every ``checkpoint_every`` steps and, when
+    ``log_checkpoints`` > 0, at that many log-spaced steps per decade (``log_spaced_steps``)."""
 
     algorithm: str
     lr: float
@@ -48,12 +51,19 @@ class TrainSettings:
     eval_every: int = 100
     checkpoint_every: int = 1000
     seed: int = 0
+    log_checkpoints: int = 0
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
         if self.algorithm == "sgd" and self.batch_size < 1:
             raise ValueError(f"sgd needs batch_size >= 1, got {self.batch_size}")
+        if self.log_checkpoints < 0:
+            raise ValueError(f"log_checkpoints must be >= 0, got {self.log_checkpoints}")
+
+    def checkpoint_due(self, step: int) -> bool:
+        """Whether training writes a checkpoint after ``step`` steps (besides 0 and the end)."""
+        return step % self.checkpoint_every == 0 or step in _log_steps(self.log_checkpoints, self.max_steps)
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,20 @@ def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float
         logits = model(x)
         return (nn.functional.cross_entropy(logits, y).item(),
                 (logits.argmax(1) == y).double().mean().item())
+
+
+def log_spaced_steps(per_decade: int, last: int) -> list[int]:
+    """The steps round(10 ** (j / per_decade)), j = 0, 1, ..., up to ``last``, without
+    repeats: 1, 2, 3, 6, 10, 18, 32, 56, 100, ... for 4 per decade. Empty for 0."""
+    if per_decade <= 0 or last < 1:
+        return []
+    exponents = np.arange(0, np.log10(last) * per_decade + 1) / per_decade
+    return sorted({int(s) for s in np.round(10.0 ** exponents) if s <= last})
+
+
+@functools.cache
+def _log_steps(per_decade: int, last: int) -> frozenset[int]:
+    return frozenset(log_spaced_steps(per_decade, last))
 
 
 def _grad_norm(model: nn.Module) -> float:
@@ -184,7 +208,7 @@ def train(model: nn.Module, data: Split, settings: TrainSettings, run_dir: str |
         optimizer.step()
         step += 1
         bar.update()
-        if step % settings.checkpoint_every == 0:
+        if settings.checkpoint_due(step):
             _save_checkpoint(run_dir, model, step, rows, converged, fingerprint)
         if callback is not None:
             callback(step, model)

@@ -3,6 +3,7 @@
 from hessian_spectra.config import (
     CLUSTER_FAMILIES,
     FAMILIES,
+    along_training_runs,
     appendix_b_settings,
     cluster_data,
     family_runs,

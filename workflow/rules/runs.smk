@@ -51,13 +51,10 @@ rule spectrum:
     conda:
         ENVIRONMENT
     resources:
+        **EXECUTION,
         mem_mb=lambda w: spectrum_memory_mb(RUNS[w.family][w.run]["spectrum"]),
         runtime=60,
         gpu=GPUS,
-        device=EXECUTION["device"],
-        hessian_engine=EXECUTION["hessian_engine"],
-        hessian_batch_size=EXECUTION["hessian_batch_size"],
-        hessian_chunk_size=EXECUTION["hessian_chunk_size"],
     params:
         run=lambda w: w.run,
         model=lambda w: RUNS[w.family][w.run]["model"],

@@ -1,0 +1,11 @@
+"""Snakemake step: exact Hessian spectra of one run at log-spaced checkpoints (Fig. 11 and
+the negative-fraction study). Execution settings come from the rule's resources."""
+from hessian_spectra.along_training import spectra_along_training
+from hessian_spectra.jobs import execution_settings, job
+from hessian_spectra.seeding import configure_torch
+
+with job(snakemake):
+    configure_torch(snakemake.threads)
+    params = snakemake.params
+    spectra_along_training(params.run, params.model, params.outliers, params.along, snakemake.input.data,
+                           params.run_dir, snakemake.output[0], execution=execution_settings(snakemake))

@@ -35,10 +35,8 @@ def _appendix_b(path) -> str:
 def _along(path, k: int = 3) -> str:
     steps = np.array([0, 3, 30, 300])
     hessian = np.sort(RNG.normal(0, 1e-3, (4, 40)) + np.r_[np.ones(k), np.zeros(40 - k)], axis=1)
-    save_npz(path, metadata={"run": "r", "num_params": 40, "k": k, "count_methods": ["gap", "ratio", "elbow", "cutoff"],
-                             "outliers": {"window": 10, "threshold": 0.5}},
-             steps=steps, train_loss=np.array([2.0, 1.0, 0.1, 0.01]), hessian=hessian,
-             counts=np.array([[k, k, -1, k]] * 4), residual_ratio=np.array([0.9, 0.5, 0.1, 0.01]))
+    save_npz(path, metadata={"run": "r", "num_params": 40, "k": k}, steps=steps,
+             train_loss=np.array([2.0, 1.0, 0.1, 0.01]), hessian=hessian, residual_ratio=np.array([0.9, 0.5, 0.1, 0.01]))
     return str(path)
 
 
@@ -52,7 +50,8 @@ CASES = {
     "negative_eigenvalues": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz", 80)],
                                        {"labels": ["a", "b"], "by": "fraction"}),
     "marchenko_pastur": lambda d: ([_appendix_b(d / "b.npz")], {}),
-    "spectrum_along_training": lambda d: ([_along(d / "a.npz"), _along(d / "b.npz", 5)], {"labels": ["a", "b"]}),
+    "spectrum_along_training": lambda d: ([_along(d / "a.npz"), _along(d / "b.npz", 5)], {
+        "labels": ["a", "b"], "outliers": [{"window": 10, "threshold": 0.5}] * 2}),
     "negative_fraction_along_training": lambda d: ([_along(d / "a.npz")], {
         "labels": ["a"], "relative_tolerances": [1e-6, 1e-3], "reference": 0.01}),
 }

@@ -89,20 +89,23 @@ def test_fidelity_ablation_ranks_settings_by_the_median_distance_to_the_papers_m
 
 
 def _along(path, run: str, hessian: np.ndarray, k: int = 2) -> str:
-    save_npz(path, metadata={"run": run, "num_params": hessian.shape[1], "k": k,
-                             "count_methods": ["gap", "ratio", "elbow", "cutoff"], "outliers": {}},
-             steps=np.array([0, 10]), train_loss=np.array([2.0, 0.5]), hessian=hessian,
-             counts=np.array([[1, 2, -1, 3], [2, 2, 2, 2]]), residual_ratio=np.array([0.8, 0.1]))
+    save_npz(path, metadata={"run": run, "num_params": hessian.shape[1], "k": k}, steps=np.array([0, 10]),
+             train_loss=np.array([2.0, 0.5]), hessian=hessian, residual_ratio=np.array([0.8, 0.1]))
     return str(path)
 
 
 def test_along_training_table_lists_each_checkpoint(tmp_path):
     hessian = np.array([[-0.5, 0.0, 0.1, 0.2, 3.0], [-1e-17, 0.0, 0.01, 1.0, 2.0]])
-    ALONG_WRITERS["along_training"]([_along(tmp_path / "a.npz", "a", hessian)], str(tmp_path / "t"), "caption")
+    outliers = {"window": 3, "threshold": 0.15}
+    ALONG_WRITERS["along_training"]([_along(tmp_path / "a.npz", "a", hessian)], str(tmp_path / "t"), "caption",
+                                    outliers=[outliers])
     table = pd.read_csv(tmp_path / "t.csv")
     assert table["step"].tolist() == [0, 10]
     assert table[["lambda_1", "lambda_k", "lambda_k_plus_1"]].values.tolist() == [[3.0, 0.2, 0.1], [2.0, 1.0, 0.01]]
-    assert table["elbow"].isna().tolist() == [True, False]  # -1 in the file: kneed found no knee
+    for row, values in zip(table.itertuples(), hessian):
+        counts = count_outliers(values, **outliers)
+        assert (row.gap, row.ratio, row.cutoff) == (counts.gap, counts.ratio, counts.cutoff)
+    assert table["cutoff"].tolist() == [2, 2]
     assert table["negative_fraction"].tolist() == [0.2, 0.0]  # -1e-17 is round-off
     assert table["residual_ratio"].tolist() == [0.8, 0.1]
     assert "| a " in (tmp_path / "t.md").read_text()

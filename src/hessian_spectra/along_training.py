@@ -2,10 +2,11 @@
 
 Training already saves checkpoints at ``log_checkpoints`` steps per decade (``train``), so
 this step only reads them: it picks about ``points`` of them, log-spaced from the initial
-point to the end, and stores at each the whole spectrum of H, the train loss, the four
-outlier counts and (with ``split``) max |eig R| / max eig H, where R = H - G is the part of
-H that the Gauss-Newton matrix G leaves out. Fig. 11 and the negative-fraction study read
-the one ``.npz`` it writes (``spectrum.load_along_training``).
+point to the end, and stores at each the whole spectrum of H, the train loss and (with
+``split``) max |eig R| / max eig H, where R = H - G is the part of H that the Gauss-Newton
+matrix G leaves out. Fig. 11 and the negative-fraction study read the one ``.npz`` it
+writes (``spectrum.load_along_training``) and count outliers there, so that a counting
+setting never recomputes a Hessian.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from .io import save_npz
 from .models import build_model
 from .progress import progress
 from .seeding import resolve_device
-from .spectrum import COUNT_METHODS, NO_COUNT, count_outliers
 
 log = logging.getLogger(__name__)
 _STEP = re.compile(r"step_(\d+)\.pt$")
@@ -70,22 +70,21 @@ def _loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return nn.functional.cross_entropy(net(x), y).item()
 
 
-def spectra_along_training(run: str, model: dict, outliers: dict, along: dict, data_path: str | Path,
+def spectra_along_training(run: str, model: dict, along: dict, data_path: str | Path,
                            run_dir: str | Path, out: str | Path, *, execution: dict) -> None:
     """Write ``out`` (.npz): at each selected checkpoint of the run in ``run_dir``, ``steps``,
-    ``train_loss``, ``hessian`` (all M eigenvalues, ascending; one row per checkpoint),
-    ``counts`` (gap, ratio, elbow, cutoff; elbow ``NO_COUNT`` when undefined) and
+    ``train_loss``, ``hessian`` (all M eigenvalues, ascending; one row per checkpoint) and
     ``residual_ratio`` (NaN unless ``along["split"]``).
 
-    ``along``: ``points`` (checkpoints to use) and ``split`` (also G and R); ``outliers``:
-    the run's counting settings (window, threshold); ``execution`` as for ``runs.spectrum``."""
+    ``along``: ``points`` (checkpoints to use) and ``split`` (also G and R); ``execution``
+    as for ``runs.spectrum``."""
     device = resolve_device(execution["device"])
     options = dict(batch_size=execution["batch_size"], engine=execution["engine"], chunk_size=execution["chunk_size"],
                    memory_budget_gb=execution["memory_budget_gb"], device=device)
     x, y = load_split(data_path).tensors("train")
     steps = select_checkpoints(checkpoint_steps(run_dir), along["points"])
     net = build_model(model)
-    rows: dict[str, list] = {"train_loss": [], "hessian": [], "counts": [], "residual_ratio": []}
+    rows: dict[str, list] = {"train_loss": [], "hessian": [], "residual_ratio": []}
     start = time.perf_counter()
     for step in progress(steps, desc=f"along training {run}"):
         state = torch.load(Path(run_dir) / "checkpoints" / f"step_{step:08d}.pt", map_location="cpu",
@@ -98,13 +97,10 @@ def spectra_along_training(run: str, model: dict, outliers: dict, along: dict, d
             del split
         else:
             values, ratio = eigenvalues(exact_hessian(net, x, y, **options)), float("nan")
-        counts = count_outliers(values, **outliers).as_dict()
         rows["train_loss"].append(_loss(net, x, y))
         rows["hessian"].append(values)
-        rows["counts"].append([NO_COUNT if counts[m] is None else counts[m] for m in COUNT_METHODS])
         rows["residual_ratio"].append(ratio)
     metadata = {"run": run, "num_params": len(rows["hessian"][0]), "k": model["out_features"],
-                "count_methods": list(COUNT_METHODS), "outliers": outliers,
                 "seconds": time.perf_counter() - start}
     save_npz(out, metadata=metadata, steps=np.array(steps), **{key: np.array(value) for key, value in rows.items()})
     log.info("%s: %d checkpoints (steps %s), %.1f s", run, len(steps), steps, metadata["seconds"])

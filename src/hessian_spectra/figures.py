@@ -15,7 +15,7 @@ import numpy as np
 from . import plots
 from .io import load_npz
 from .random_matrix import bbp_outlier
-from .spectrum import load_along_training, negative_fraction
+from .spectrum import COUNT_METHODS, load_along_training, negative_fraction
 
 STAGES = ("initial point", "end of training")
 
@@ -71,10 +71,17 @@ def marchenko_pastur(paths: list[str], *, title: str) -> plots.plt.Figure:
     return plots.marchenko_pastur(panels, title)
 
 
-def spectrum_along_training(paths: list[str], *, labels: list[str], title: str) -> plots.plt.Figure:
-    """Fig. 11: ``paths`` = the along-training files of the runs, one row each."""
-    return plots.spectrum_along_training({label: load_along_training(path) for label, path in zip(labels, paths)},
-                                         title)
+def spectrum_along_training(paths: list[str], *, labels: list[str], outliers: list[dict],
+                            title: str) -> plots.plt.Figure:
+    """Fig. 11: ``paths`` = the along-training files of the runs, one row each, counted with
+    each run's ``outliers`` settings."""
+    runs = {}
+    for label, path, counting in zip(labels, paths, outliers, strict=True):
+        along = load_along_training(path, counting)
+        counts = {m: [getattr(c, m) for c in along["counts"]] for m in COUNT_METHODS}
+        runs[label] = {**along, "counts": {m: np.array([np.nan if v is None else v for v in values], dtype=float)
+                                           for m, values in counts.items()}}
+    return plots.spectrum_along_training(runs, title)
 
 
 def negative_fraction_along_training(paths: list[str], *, labels: list[str], relative_tolerances: list[float],

@@ -187,8 +187,8 @@ def _steps_axis(ax: plt.Axes) -> None:
 
 def spectrum_along_training(runs: dict[str, dict[str, np.ndarray]], title: str) -> plt.Figure:
     """Fig. 11: one row per run (``runs`` maps a label to the arrays of
-    ``along_training.spectra_along_training`` plus ``k``): the top k + 5 eigenvalues, the
-    four outlier counts (dashed: k), the train loss, and max |eig R| / max eig H with the
+    ``spectrum.load_along_training``, with ``counts`` mapping each method to its counts, NaN
+    where undefined): the top k + 5 eigenvalues, the four outlier counts (dashed: k), the train loss, and max |eig R| / max eig H with the
     fraction of negative eigenvalues, each against the step (log scale, step + 1)."""
     fig, axes = plt.subplots(len(runs), 4, figsize=(15, 3.2 * len(runs)), squeeze=False)
     for row, (label, arrays) in zip(axes, runs.items()):
@@ -199,8 +199,8 @@ def spectrum_along_training(runs: dict[str, dict[str, np.ndarray]], title: str) 
             row[0].plot(x, shown, lw=0.8, color="C0" if rank < k else "0.55", marker="." if rank < k else None, ms=3)
         row[0].set_yscale("log")
         row[0].set_ylabel(f"top {k} (blue) and next 5 (grey)")
-        for method, counts in zip(arrays["count_methods"], arrays["counts"].T):
-            row[1].plot(x, np.where(counts < 0, np.nan, counts), marker="o", ms=3, lw=1, label=method)
+        for method, counts in arrays["counts"].items():
+            row[1].plot(x, counts, marker="o", ms=3, lw=1, label=method)
         row[1].axhline(k, color="0.3", ls="--", lw=0.8)
         row[1].set_ylabel("outlier count")
         row[1].legend(fontsize=7)

@@ -138,14 +138,15 @@ def negative_fraction(values: np.ndarray, relative_tolerance: float | None = Non
     return float(np.mean(values < -tau))
 
 
-#: how a count of None (the elbow: kneed found no knee) is stored in an array
-NO_COUNT = -1
 
-
-def load_along_training(path: str | Path) -> dict:
+def load_along_training(path: str | Path, outliers: dict | None = None) -> dict:
     """A file of ``along_training.spectra_along_training`` as one dict: its arrays (steps,
-    train_loss, hessian, counts, residual_ratio), its metadata (run, num_params, k,
-    count_methods, outliers) and ``negative_fraction`` per checkpoint (round-off rule)."""
+    train_loss, hessian, residual_ratio), its metadata (run, num_params, k),
+    ``negative_fraction`` per checkpoint (round-off rule) and, given the run's ``outliers``
+    settings (window, threshold), ``counts``: one ``OutlierCounts`` per checkpoint."""
     arrays, metadata = load_npz(path)
-    return {**metadata, **arrays,
-            "negative_fraction": np.array([negative_fraction(values) for values in arrays["hessian"]])}
+    along = {**metadata, **arrays,
+             "negative_fraction": np.array([negative_fraction(values) for values in arrays["hessian"]])}
+    if outliers is not None:
+        along["counts"] = [count_outliers(values, **outliers) for values in arrays["hessian"]]
+    return along

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .io import load_npz, save_text
-from .spectrum import COUNT_METHODS, NO_COUNT, load_along_training, load_counts, negative_fraction, negative_part
+from .spectrum import COUNT_METHODS, load_along_training, load_counts, negative_fraction, negative_part
 
 N_TOP = 3  # largest eigenvalues listed per run in the width and batch tables
 
@@ -200,17 +200,18 @@ def write_fidelity_ablation(results: list[dict], stem: str, caption: str) -> Non
               f"{summary.to_markdown(index=False, floatfmt='.3g')}\n\nBy run:\n\n{readable.to_markdown(index=False)}\n")
 
 
-def along_training_table(paths: list[str]) -> pd.DataFrame:
-    """Fig. 11's table: per run and checkpoint (files of ``along_training``), the train loss,
-    the largest eigenvalue, lambda_k and lambda_(k+1), the four outlier counts, max |eig R| /
-    max eig H and the fraction of negative eigenvalues (round-off rule)."""
+def along_training_table(paths: list[str], outliers: list[dict]) -> pd.DataFrame:
+    """Fig. 11's table: per run and checkpoint (files of ``along_training``; ``outliers``:
+    each run's counting settings), the train loss, the largest eigenvalue, lambda_k and
+    lambda_(k+1), the four outlier counts, max |eig R| / max eig H and the fraction of
+    negative eigenvalues (round-off rule)."""
     rows = []
-    for path in paths:
-        along = load_along_training(path)
+    for path, counting in zip(paths, outliers, strict=True):
+        along = load_along_training(path, counting)
         k = int(along["k"])
         for i, step in enumerate(along["steps"]):
             top = np.sort(along["hessian"][i])[::-1]
-            counts = {m: (None if c == NO_COUNT else int(c)) for m, c in zip(along["count_methods"], along["counts"][i])}
+            counts = {m: getattr(along["counts"][i], m) for m in COUNT_METHODS}
             rows.append({"run": along["run"], "nc": k, "step": int(step), "train_loss": float(along["train_loss"][i]),
                          "lambda_1": top[0], "lambda_k": top[k - 1], "lambda_k_plus_1": top[k], **counts,
                          "residual_ratio": float(along["residual_ratio"][i]),
@@ -244,8 +245,8 @@ def _formatted(table: pd.DataFrame, general: tuple[str, ...], percent: tuple[str
     return out
 
 
-def write_along_training(paths: list[str], stem: str, caption: str) -> None:
-    table = along_training_table(paths)
+def write_along_training(paths: list[str], stem: str, caption: str, outliers: list[dict]) -> None:
+    table = along_training_table(paths, outliers)
     readable = _formatted(table, ("train_loss", "lambda_1", "lambda_k", "lambda_k_plus_1", "residual_ratio"),
                           ("negative_fraction",))
     write_table(table, readable, stem, caption, formats=("csv", "md"))

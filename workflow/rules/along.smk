@@ -43,7 +43,6 @@ rule along_training:
     params:
         run=lambda w: w.run,
         model=lambda w: RUNS[w.family][w.run]["model"],
-        outliers=lambda w: RUNS[w.family][w.run]["outliers"],
         along=lambda w: {key: ALONG[w.run][key] for key in ("points", "split")},
         run_dir=lambda w: run_dir(w.family, w.run),
     script:
@@ -60,6 +59,7 @@ use rule fig1_full_spectrum as fig11_spectrum_along_training with:
     params:
         plot="spectrum_along_training",
         labels=[run_title(r) for r in FIG11_RUNS],
+        outliers=[RUNS["clusters"][r]["outliers"] for r in FIG11_RUNS],
         title=f"Fig. 11 (ours): the Hessian along training [{PROFILE}]",
         dpi=DPI,
 
@@ -91,6 +91,7 @@ rule along_training_table:
         ENVIRONMENT
     params:
         table="along_training",
+        outliers=[RUNS["clusters"][r]["outliers"] for r in FIG11_RUNS],
         caption=(
             f"Fig. 11's numbers [{PROFILE}]: the Hessian at log-spaced checkpoints; counts by the four methods "
             "(cutoff at the run's threshold), residual_ratio = max |eig R| / max eig H, negative_fraction below round-off."
@@ -99,13 +100,16 @@ rule along_training_table:
         "../scripts/along_table.py"
 
 
-use rule along_training_table as negative_fraction_table with:
+# its own rule, not `use rule ... with`: that would add this rule's params to the table's
+rule negative_fraction_table:
     input:
         [along_path(r) for r in NEGATIVE_RUNS],
     output:
         table("negative_fraction", ".csv", ".md"),
     log:
         f"{LOGS}/negative_fraction_table.log",
+    conda:
+        ENVIRONMENT
     params:
         table="negative_fraction",
         caption=(
@@ -113,3 +117,5 @@ use rule along_training_table as negative_fraction_table with:
             "eigenvalues below -M eps max|lambda| (Fig. 5, 6, 8), rel_t those below -t max|lambda|; the paper reports about 1%."
         ),
         relative_tolerances=ALONG_SETTINGS["negative_fraction"]["relative_tolerances"],
+    script:
+        "../scripts/along_table.py"

@@ -7,5 +7,5 @@ from hessian_spectra.seeding import configure_torch
 with job(snakemake):
     configure_torch(snakemake.threads)
     params = snakemake.params
-    spectra_along_training(params.run, params.model, params.outliers, params.along, snakemake.input.data,
+    spectra_along_training(params.run, params.model, params.along, snakemake.input.data,
                            params.run_dir, snakemake.output[0], execution=execution_settings(snakemake))

@@ -84,6 +84,7 @@ BAD = [
      "'along_training.negative_fraction.runs.0': 'gd_relu_cov1_k50' is not a run (allowed values: width_n10"),
     ("along_training.negative_fraction.relative_tolerances", [1e-3, 2], "'along_training.negative_fraction.relative_tolerances.1'"),
     ("along_training.fig11.points", 1, "'along_training.fig11.points'"),
+    ("hessian.memory_budget_gb", 0.5, "'along_training.fig11.runs.0': the exact spectra of gd_relu_cov1_k50 need 0.90 GiB"),
     ("fidelity.groups", ["gd_relu_cov2"], "'fidelity.groups.0': 'gd_relu_cov2' is not a group (allowed values: gd_tanh"),
     ("fidelity.settings.0.init", "xavier", "allowed values: pytorch, authors"),
     ("fidelity.settings.1.name", "loose_pytorch_n1000", "'fidelity.settings': setting names must be unique"),

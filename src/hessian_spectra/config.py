@@ -114,11 +114,19 @@ def _cross_field_problems(config: dict) -> list[str]:
                             f"(allowed values: {', '.join(names)})")
     along = config["along_training"]
     image_ids = [*_width_runs(config), *_batch_runs(config)]
-    for field, allowed in (("fig11", cluster_ids), ("negative_fraction", image_ids)):
+    models = {run_id: run["model"] for builder in (_cluster_runs, _width_runs, _batch_runs)
+              for run_id, run in builder(config).items()}
+    budget_gb = config["hessian"]["memory_budget_gb"]
+    for field, allowed, n_matrices in (("fig11", cluster_ids, 3), ("negative_fraction", image_ids, 1)):
         for i, run in enumerate(along[field]["runs"]):
             if run not in allowed:
                 problems.append(f"config field 'along_training.{field}.runs.{i}': {run!r} is not a run "
                                 f"(allowed values: {', '.join(allowed)})")
+                continue
+            need_gb = dense_matrices_bytes(parameter_count(models[run]), n_matrices) / 2**30
+            if need_gb > budget_gb:  # spectra along training are always exact
+                problems.append(f"config field 'along_training.{field}.runs.{i}': the exact spectra of {run} need "
+                                f"{need_gb:.2f} GiB, over {BUDGET_FIELD}={budget_gb}")
     smallest_n = min([clusters["n_train"], *(setting["n_train"] for setting in fidelity["settings"])])
     if clusters["sgd_batch_size"] > smallest_n:
         problems.append(f"config field 'clusters.sgd_batch_size': {clusters['sgd_batch_size']} exceeds "

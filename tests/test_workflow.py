@@ -18,11 +18,13 @@ from cases import ROOT
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 FIGURES = ("fig1_full_spectrum", "fig1b_gauss_newton_split", "fig2_cluster_pca", "fig3_cluster_spectra",
            "fig4_width_right_edge", "fig5_width_left_edge_count", "fig6_width_left_edge_fraction",
-           "fig7_batch_top_eigenvalues", "fig8_batch_negative_eigenvalues", "figB_marchenko_pastur")
+           "fig7_batch_top_eigenvalues", "fig8_batch_negative_eigenvalues", "figB_marchenko_pastur",
+           "fig11_spectrum_along_training", "fig_negative_fraction_along_training")
+TABLES = ("width_scaling", "batch_size", "fidelity_ablation", "along_training", "negative_fraction")
 OUTPUTS = [
     *(f"figures/ci/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")),
     *(f"tables/ci/table1.{ext}" for ext in ("csv", "md", "tex")),
-    *(f"tables/ci/{name}.{ext}" for name in ("width_scaling", "batch_size") for ext in ("csv", "md")),
+    *(f"tables/ci/{name}.{ext}" for name in TABLES for ext in ("csv", "md")),
 ]
 
 pytestmark = pytest.mark.slow
@@ -117,6 +119,9 @@ EDITS = [
     ("clusters.init", "authors", {"train": 6, "spectrum": 7, "count_outliers": 6, "fig1_full_spectrum": 1,
                                   "fig1b_gauss_newton_split": 1, "fig3_cluster_spectra": 1, "table1": 1}),
     # the data changes every run that trains on it
+    # more points along training: new spectra along training, no retraining
+    ("along_training.fig11.points", 6, {"along_training": 1, "fig11_spectrum_along_training": 1,
+                                        "along_training_table": 1}),
     # Appendix B stands alone
     ("appendix_b.separation", 2.0, {"appendix_b_spectra": 1, "figB_marchenko_pastur": 1}),
     ("images.train_subset", 200, {"image_data": 1, "train": 4, "spectrum": 4, "count_outliers": 4,
@@ -155,6 +160,9 @@ def test_family_targets_build_one_family_each(tmp_path):
     # ci: 2 widths, 2 batch sizes, 6 cluster runs (and the Fig. 1 run's initial point)
     assert (width["train"], batch["train"], clusters["train"]) == (2, 2, 6)
     assert (clusters["spectrum"], clusters["count_outliers"]) == (7, 6)
+    # spectra along training: one Fig. 11 run and two negative-fraction runs, trained, no end spectra
+    along = _jobs_to_run(project, "config/ci.yaml", "family_along_training")
+    assert (along["along_training"], along["train"]) == (3, 3) and "spectrum" not in along
 
 
 def test_bad_config_fails_before_any_job_naming_the_field(tmp_path):

@@ -202,6 +202,7 @@ def spectrum_along_training(runs: dict[str, dict[str, np.ndarray]], title: str) 
         for method, counts in arrays["counts"].items():
             row[1].plot(x, counts, marker="o", ms=3, lw=1, label=method)
         row[1].axhline(k, color="0.3", ls="--", lw=0.8)
+        row[1].set_yscale("symlog", linthresh=1)  # the cutoff count runs into the thousands early on
         row[1].set_ylabel("outlier count")
         row[1].legend(fontsize=7)
         row[2].plot(x, arrays["train_loss"], marker="o", ms=3, lw=1, color="C2")

@@ -100,3 +100,34 @@ def test_bad_settings_are_rejected():
         _settings("adam")
     with pytest.raises(ValueError, match="batch_size"):
         _settings("sgd", batch_size=0)
+    with pytest.raises(ValueError, match="stop_on must be one of"):
+        _settings("sgd", stop_on="either")
+
+
+def test_sgd_mini_batch_stop_ends_at_the_first_mini_batch_below_the_tolerance(tmp_path):
+    """Against a plain SGD loop written out here: the same mini-batches, stopped before the
+    first step whose own mini-batch gradient norm is below the tolerance."""
+    data = gaussian_clusters(**DATA)
+    x, y = data.tensors()
+    settings = _settings("sgd", lr=0.5, max_steps=3000, grad_tol=2e-2, batch_size=8, stop_on="mini_batch")
+    model = _model()
+    result = train(model, data, settings, tmp_path, show_progress=False)
+
+    reference = _model()
+    optimizer = torch.optim.SGD(reference.parameters(), lr=0.5)
+    for step in range(3000):
+        idx = torch.from_numpy(batch_indices(step, len(x), 8, 0))
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(reference(x[idx]), y[idx]).backward()
+        if torch.sqrt(sum((p.grad.double() ** 2).sum() for p in reference.parameters())) < 2e-2:
+            break
+        optimizer.step()
+    assert 0 < step < 3000 and result.converged and result.steps == step
+    assert torch.equal(_weights(model), _weights(reference))
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert int(rows[-1]["step"]) == step
+    assert float(rows[-1]["grad_norm"]) == pytest.approx(full_gradient_norm(model, x, y), rel=1e-6)
+    # the full-batch rule on the same run stops elsewhere (every eval_every = 10 steps)
+    other = train(_model(), data, _settings("sgd", lr=0.5, max_steps=3000, grad_tol=2e-2, batch_size=8),
+                  tmp_path / "full", show_progress=False)
+    assert other.steps % 10 == 0 and other.steps != step

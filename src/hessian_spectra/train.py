@@ -33,13 +33,18 @@ from .progress import progress
 
 log = logging.getLogger(__name__)
 ALGORITHMS = ("gd", "sgd")
+#: which gradient's norm the stopping test of SGD compares with ``grad_tol``
+STOP_RULES = ("full_batch", "mini_batch")
 METRIC_FIELDS = ("step", "train_loss", "train_accuracy", "grad_norm", "test_loss", "test_accuracy")
 
 
 @dataclass(frozen=True)
 class TrainSettings:
     """How to train: ``algorithm`` gd|sgd, constant step ``lr``, SGD ``batch_size``, stop at
-    full-batch gradient norm < ``grad_tol`` or after ``max_steps``; metrics every
+    gradient norm < ``grad_tol`` or after ``max_steps``. GD tests the full-batch gradient at
+    every step; SGD, by ``stop_on``, the full-batch gradient every ``eval_every`` steps
+    (``full_batch``) or the gradient of each step's own mini-batch (``mini_batch``, before
+    the step is taken). Metrics every
     ``eval_every`` steps, checkpoints every ``checkpoint_every`` steps and, when
     ``log_checkpoints`` > 0, at that many log-spaced steps per decade (``log_spaced_steps``)."""
 
@@ -52,12 +57,15 @@ class TrainSettings:
     checkpoint_every: int = 1000
     seed: int = 0
     log_checkpoints: int = 0
+    stop_on: str = "full_batch"
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
         if self.algorithm == "sgd" and self.batch_size < 1:
             raise ValueError(f"sgd needs batch_size >= 1, got {self.batch_size}")
+        if self.stop_on not in STOP_RULES:
+            raise ValueError(f"stop_on must be one of {STOP_RULES}, got {self.stop_on!r}")
         if self.log_checkpoints < 0:
             raise ValueError(f"log_checkpoints must be >= 0, got {self.log_checkpoints}")
 
@@ -188,6 +196,7 @@ def train(model: nn.Module, data: Split, settings: TrainSettings, run_dir: str |
     bar = progress(total=settings.max_steps, initial=step, desc=f"train {run_dir.name}",
                    disable=not show_progress)
     grad_norm = float("nan")
+    full_batch_stop = settings.algorithm == "gd" or settings.stop_on == "full_batch"
     while not converged and step < settings.max_steps:
         evaluate_now = step % settings.eval_every == 0
         if settings.algorithm == "gd":
@@ -196,15 +205,19 @@ def train(model: nn.Module, data: Split, settings: TrainSettings, run_dir: str |
             grad_norm = _grad_norm(model)  # full batch: the stopping test is free every step
         elif evaluate_now:
             grad_norm = full_gradient_norm(model, x, y)
-        if evaluate_now or grad_norm < settings.grad_tol:
+        below = full_batch_stop and grad_norm < settings.grad_tol
+        if evaluate_now or below:
             record(grad_norm)
-        if grad_norm < settings.grad_tol:
+        if below:
             converged = True
             break
         if settings.algorithm == "sgd":
             idx = torch.from_numpy(batch_indices(step, len(x), settings.batch_size, settings.seed))
             optimizer.zero_grad(set_to_none=True)
             nn.functional.cross_entropy(model(x[idx.to(device)]), y[idx.to(device)]).backward()
+            if settings.stop_on == "mini_batch" and _grad_norm(model) < settings.grad_tol:
+                converged = True  # the end of the loop records the full-batch norm here
+                break
         optimizer.step()
         step += 1
         bar.update()

@@ -3,7 +3,6 @@
 # along_training.checkpoints_per_decade, so adding points retrains nothing).
 
 
-ALONG = along_training_runs(config)
 ALONG_SETTINGS = config["along_training"]
 FIG11_RUNS = ALONG_SETTINGS["fig11"]["runs"]
 NEGATIVE_RUNS = ALONG_SETTINGS["negative_fraction"]["runs"]
@@ -15,10 +14,6 @@ ALONG_OUTPUTS = [
 ]
 # the paper's fraction of negative eigenvalues at the end of training (section 3.3: about 1%)
 PAPER_NEGATIVE_FRACTION = 0.01
-
-
-def along_path(run):
-    return f"{run_dir(ALONG[run]['family'], run)}/along_training.npz"
 
 
 rule along_training:

@@ -103,3 +103,24 @@ def run_title(run):
         f"{r['train']['algorithm'].upper()} {r['model']['activation']} "
         f"{'-'.join(map(str, widths))}, N={r['data']['n_train']}, cov {r['data']['cov']:g} [{PROFILE}]"
     )
+
+
+def cell_params(cell):
+    """What the ablation table needs to know about one cell, in a fixed key order."""
+    run = RUNS[cell["family"]][cell["run"]]
+    return {
+        "run": cell["run"],
+        "setting": cell["setting"],
+        "algorithm": run["train"]["algorithm"],
+        "activation": run["model"]["activation"],
+        "cov": run["data"]["cov"],
+        "k": cell["k"],
+    }
+
+
+# run id -> family, points, split: the runs whose spectra are computed along training
+ALONG = along_training_runs(config)
+
+
+def along_path(run):
+    return f"{run_dir(ALONG[run]['family'], run)}/along_training.npz"

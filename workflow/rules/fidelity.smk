@@ -8,19 +8,6 @@ FIDELITY_CELLS = fidelity_cells(config)
 FIDELITY_OUTPUTS = table("fidelity_ablation", ".csv", ".md")
 
 
-def cell_params(cell):
-    """What the ablation table needs to know about one cell, in a fixed key order."""
-    run = RUNS[cell["family"]][cell["run"]]
-    return {
-        "run": cell["run"],
-        "setting": cell["setting"],
-        "algorithm": run["train"]["algorithm"],
-        "activation": run["model"]["activation"],
-        "cov": run["data"]["cov"],
-        "k": cell["k"],
-    }
-
-
 rule fidelity_ablation:
     input:
         spectra=[spectrum_path(c["family"], c["run"]) for c in FIDELITY_CELLS],

@@ -216,7 +216,7 @@ def _cluster_run(config: dict, run_id: str, family: str, group: dict, k: int, th
                   "batch_size": clusters["sgd_batch_size"] if algorithm == "sgd" else 0,
                   "eval_every": clusters["eval_every"], "checkpoint_every": clusters["checkpoint_every"],
                   "seed": seed, "log_checkpoints": config["along_training"]["checkpoints_per_decade"],
-                  "stop_on": clusters["sgd_stop"] if algorithm == "sgd" else "full_batch"},
+                  **({"stop_on": clusters["sgd_stop"]} if algorithm == "sgd" else {})},  # GD: always the full batch
         "outliers": {"window": clusters["outlier_window"], "threshold": threshold},
     }
 

@@ -94,6 +94,9 @@ def _edit(config: dict, path: str, value) -> dict:
 
 FIGS_WIDTH = {"fig4_width_right_edge": 1, "fig5_width_left_edge_count": 1, "fig6_width_left_edge_fraction": 1}
 FIGS_BATCH = {"fig7_batch_top_eigenvalues": 1, "fig8_batch_negative_eigenvalues": 1}
+# ci: one Fig. 11 run (gd_relu_cov1_k5) and two negative-fraction runs (width_n4, batch_b10)
+FIG11 = {"along_training": 1, "fig11_spectrum_along_training": 1, "along_training_table": 1}
+NEGATIVE_STUDY = {"along_training": 1, "fig_negative_fraction_along_training": 1, "negative_fraction_table": 1}
 #: (config field, new value, the jobs a dry run must then schedule: rule -> count)
 EDITS = [
     # what does not change a result reruns nothing
@@ -107,25 +110,32 @@ EDITS = [
     # an outlier threshold recounts, never a Hessian: gd_tanh_cov1 is one run, in neither Fig. 1 nor 3
     ("clusters.groups.0.threshold", 0.5, {"count_outliers": 1, "table1": 1}),
     ("spectrum.threshold", 0.5, {"count_outliers": 4, "width_scaling": 1, "batch_size": 1}),
-    ("clusters.outlier_window", 20, {"count_outliers": 6, "table1": 1}),
+    ("clusters.outlier_window", 20, {"count_outliers": 8, "table1": 1, "fidelity_ablation": 1,
+                                     "fig11_spectrum_along_training": 1, "along_training_table": 1}),
     # Fig. 3's group also draws its thresholds
     ("clusters.groups.2.threshold", 0.5, {"count_outliers": 2, "table1": 1, "fig3_cluster_spectra": 1}),
     # the spectrum method recomputes the image families' spectra, not their training
     ("spectrum.method", "lanczos", {"spectrum": 4, "count_outliers": 4, **FIGS_WIDTH, **FIGS_BATCH,
                                     "width_scaling": 1, "batch_size": 1}),
     # a step size retrains one family
-    ("batch.lr", 0.01, {"train": 2, "spectrum": 2, "count_outliers": 2, **FIGS_BATCH, "batch_size": 1}),
-    # the initialisation retrains Family A, and everything after it
-    ("clusters.init", "authors", {"train": 6, "spectrum": 7, "count_outliers": 6, "fig1_full_spectrum": 1,
-                                  "fig1b_gauss_newton_split": 1, "fig3_cluster_spectra": 1, "table1": 1}),
+    ("batch.lr", 0.01, {"train": 2, "spectrum": 2, "count_outliers": 2, **FIGS_BATCH, "batch_size": 1,
+                        **NEGATIVE_STUDY}),
+    # the initialisation retrains Family A, and the ablation's cells that took the profile's (ci: 2)
+    ("clusters.init", "authors", {"train": 8, "spectrum": 9, "count_outliers": 8, "fig1_full_spectrum": 1,
+                                  "fig1b_gauss_newton_split": 1, "fig3_cluster_spectra": 1, "table1": 1,
+                                  "fidelity_ablation": 1, **FIG11}),
     # the data changes every run that trains on it
+    # the SGD stopping rule retrains the SGD runs only (ci: 3), not GD's
+    ("clusters.sgd_stop", "full_batch", {"train": 3, "spectrum": 3, "count_outliers": 3, "table1": 1,
+                                         "fig3_cluster_spectra": 1}),
     # more points along training: new spectra along training, no retraining
     ("along_training.fig11.points", 6, {"along_training": 1, "fig11_spectrum_along_training": 1,
                                         "along_training_table": 1}),
     # Appendix B stands alone
     ("appendix_b.separation", 2.0, {"appendix_b_spectra": 1, "figB_marchenko_pastur": 1}),
     ("images.train_subset", 200, {"image_data": 1, "train": 4, "spectrum": 4, "count_outliers": 4,
-                                  **FIGS_WIDTH, **FIGS_BATCH, "width_scaling": 1, "batch_size": 1}),
+                                  **FIGS_WIDTH, **FIGS_BATCH, "width_scaling": 1, "batch_size": 1,
+                                  **NEGATIVE_STUDY, "along_training": 2}),
 ]
 
 

@@ -13,6 +13,7 @@ from hessian_spectra.hessian import exact_hessian
 from hessian_spectra.io import load_npz
 from hessian_spectra.models import build_model
 from hessian_spectra.runs import spectrum, train_run
+from hessian_spectra.train import NonFiniteError
 
 MLP = {"kind": "mlp", "in_features": 5, "hidden": [6], "out_features": 3, "activation": "tanh", "seed": 1}
 EXACT = {"method": "exact", "decompose": True, "num_params": 57, "lanczos": None}
@@ -77,3 +78,15 @@ def test_train_run_writes_the_run_folder(saved_run):
     assert {p.name for p in (folder / "run").iterdir()} == {"init.pt", "final.pt", "metrics.csv", "checkpoints"}
     rows = (folder / "run" / "metrics.csv").read_text().splitlines()
     assert rows[-1].startswith("5,") and len(rows) == 1 + 4  # steps 0, 2, 4 and the end
+
+
+@pytest.mark.parametrize("family, field", [("clusters", "clusters.lr"), ("width", "width.lr"), ("batch", "batch.lr")])
+def test_a_diverging_run_names_its_step_and_the_config_field_to_change(saved_run, family, field):
+    _, folder = saved_run
+    relu = {**MLP, "activation": "relu"}
+    run = {"run": "r", "data": {"k": 3}, "model": relu,
+           "train": {"algorithm": "gd", "lr": 1e8, "max_steps": 50, "grad_tol": 0.0, "eval_every": 2,
+                     "checkpoint_every": 2, "seed": 0}}
+    with pytest.raises(NonFiniteError, match=rf"r: training diverged at step \d+.*config field '{field}'"):
+        train_run(run, folder / "data.npz", folder / "run", device="cpu", family=family)
+    assert not (folder / "run" / "final.pt").exists()

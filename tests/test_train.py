@@ -9,7 +9,7 @@ import torch
 
 from hessian_spectra.data.clusters import gaussian_clusters
 from hessian_spectra.models import mlp
-from hessian_spectra.train import TrainSettings, batch_indices, full_gradient_norm, train
+from hessian_spectra.train import NonFiniteError, TrainSettings, batch_indices, full_gradient_norm, train
 
 DATA = dict(k=3, cov=1.0, n_train=60, n_test=30, n_features=5, seed=0)
 
@@ -102,6 +102,8 @@ def test_bad_settings_are_rejected():
         _settings("sgd", batch_size=0)
     with pytest.raises(ValueError, match="stop_on must be one of"):
         _settings("sgd", stop_on="either")
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        _settings("gd", lr=float("nan"))
 
 
 def test_sgd_mini_batch_stop_ends_at_the_first_mini_batch_below_the_tolerance(tmp_path):
@@ -131,3 +133,17 @@ def test_sgd_mini_batch_stop_ends_at_the_first_mini_batch_below_the_tolerance(tm
     other = train(_model(), data, _settings("sgd", lr=0.5, max_steps=3000, grad_tol=2e-2, batch_size=8),
                   tmp_path / "full", show_progress=False)
     assert other.steps % 10 == 0 and other.steps != step
+
+
+@pytest.mark.parametrize("algorithm", ["gd", "sgd"])
+def test_a_diverging_run_stops_at_the_first_non_finite_step_and_writes_nothing_final(tmp_path, algorithm):
+    data = gaussian_clusters(**DATA)
+    seen = []
+    torch.manual_seed(0)
+    relu = mlp(5, [6], 3, "relu")  # unbounded activations: a huge step overflows within a few steps
+    with pytest.raises(NonFiniteError, match=r"training diverged at step (\d+).*lower the step size") as error:
+        train(relu, data, _settings(algorithm, lr=1e8, max_steps=200), tmp_path, show_progress=False,
+              callback=lambda step, model: seen.append(step))
+    step = int(error.value.args[0].split("step ")[1].split(":")[0])
+    assert step == len(seen)  # every earlier step completed; this one is the first non-finite
+    assert not any((tmp_path / name).exists() for name in ("final.pt", "init.pt", "metrics.csv"))

@@ -17,6 +17,7 @@ counting method compares eigenvalues with.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import yaml
@@ -66,10 +67,22 @@ def load_config(path: str | Path) -> dict:
         return validate_config(yaml.safe_load(handle))
 
 
+def _non_finite(node, path: tuple = ()) -> list[str]:
+    """The fields holding NaN or an infinity (YAML ``.nan``, ``.inf``): the schema's bounds
+    let NaN through (every comparison with it is false), so they are checked here."""
+    if isinstance(node, float) and not math.isfinite(node):
+        return [f"config field '{_field(path)}': {node} is not a finite number"]
+    if isinstance(node, dict):
+        return [problem for key, value in node.items() for problem in _non_finite(value, (*path, key))]
+    if isinstance(node, list):
+        return [problem for i, value in enumerate(node) for problem in _non_finite(value, (*path, i))]
+    return []
+
+
 def validate_config(config: dict) -> dict:
     """Raise ConfigError listing every problem; return ``config`` unchanged when it is valid."""
     errors = sorted(Draft202012Validator(load_schema()).iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    problems = [_describe(e) for e in errors]
+    problems = _non_finite(config) + [_describe(e) for e in errors]
     if not problems:
         problems = _cross_field_problems(config)
     if problems:

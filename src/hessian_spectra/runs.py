@@ -22,16 +22,26 @@ from .lanczos import hessian_edges
 from .models import build_model, load_model
 from .seeding import resolve_device
 from .sizes import parameter_count
-from .train import TrainSettings, train
+from .train import NonFiniteError, TrainSettings, train
 
 log = logging.getLogger(__name__)
 
 
-def train_run(run: dict, data_path: str | Path, run_dir: str | Path, device: str = "auto") -> None:
-    """Train one run into ``run_dir`` (init.pt, final.pt, metrics.csv, checkpoints/)."""
+#: the config field that sets a family's step size (named when its training diverges)
+STEP_SIZE_FIELDS = {"clusters": "clusters.lr", "fidelity": "clusters.lr", "width": "width.lr", "batch": "batch.lr"}
+
+
+def train_run(run: dict, data_path: str | Path, run_dir: str | Path, device: str = "auto", *,
+              family: str = "clusters") -> None:
+    """Train one run of ``family`` into ``run_dir`` (init.pt, final.pt, metrics.csv,
+    checkpoints/). A non-finite loss or gradient stops it with the step and the config
+    field to change (the family's step size), before anything final is written."""
     net = build_model(run["model"])
-    result = train(net, load_split(data_path), TrainSettings(**run["train"]), run_dir,
-                   device=resolve_device(device), fingerprint={"data": run["data"], "model": run["model"]})
+    try:
+        result = train(net, load_split(data_path), TrainSettings(**run["train"]), run_dir,
+                       device=resolve_device(device), fingerprint={"data": run["data"], "model": run["model"]})
+    except NonFiniteError as error:
+        raise NonFiniteError(f"{run['run']}: {error} (config field '{STEP_SIZE_FIELDS[family]}')") from error
     log.info("%s: %s", run["run"], result)
 
 

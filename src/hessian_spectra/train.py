@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import math
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -64,6 +65,8 @@ class TrainSettings:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
         if self.algorithm == "sgd" and self.batch_size < 1:
             raise ValueError(f"sgd needs batch_size >= 1, got {self.batch_size}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
         if self.stop_on not in STOP_RULES:
             raise ValueError(f"stop_on must be one of {STOP_RULES}, got {self.stop_on!r}")
         if self.log_checkpoints < 0:
@@ -72,6 +75,10 @@ class TrainSettings:
     def checkpoint_due(self, step: int) -> bool:
         """Whether training writes a checkpoint after ``step`` steps (besides 0 and the end)."""
         return step % self.checkpoint_every == 0 or step in _log_steps(self.log_checkpoints, self.max_steps)
+
+
+class NonFiniteError(FloatingPointError):
+    """Training met a non-finite loss or gradient; nothing final was written."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,17 @@ def _log_steps(per_decade: int, last: int) -> frozenset[int]:
 
 def _grad_norm(model: nn.Module) -> float:
     return torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters())).item()
+
+
+def _check_finite(loss: torch.Tensor, model: nn.Module, step: int, lr: float) -> None:
+    """Raise ``NonFiniteError`` when the loss or the gradient of ``step`` is NaN or infinite
+    (one host synchronisation: both are tested in one reduction)."""
+    squares = torch.stack([(p.grad.double() ** 2).sum() for p in model.parameters()]).sum()
+    values = torch.stack([loss.detach().double(), squares])
+    if not bool(torch.isfinite(values).all()):
+        loss_value, grad_value = values.tolist()
+        raise NonFiniteError(f"training diverged at step {step}: loss {loss_value}, squared gradient norm "
+                             f"{grad_value} (step size {lr}); lower the step size")
 
 
 def full_gradient_norm(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -201,7 +219,9 @@ def train(model: nn.Module, data: Split, settings: TrainSettings, run_dir: str |
         evaluate_now = step % settings.eval_every == 0
         if settings.algorithm == "gd":
             optimizer.zero_grad(set_to_none=True)
-            nn.functional.cross_entropy(model(x), y).backward()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            _check_finite(loss, model, step, settings.lr)
             grad_norm = _grad_norm(model)  # full batch: the stopping test is free every step
         elif evaluate_now:
             grad_norm = full_gradient_norm(model, x, y)
@@ -214,7 +234,9 @@ def train(model: nn.Module, data: Split, settings: TrainSettings, run_dir: str |
         if settings.algorithm == "sgd":
             idx = torch.from_numpy(batch_indices(step, len(x), settings.batch_size, settings.seed))
             optimizer.zero_grad(set_to_none=True)
-            nn.functional.cross_entropy(model(x[idx.to(device)]), y[idx.to(device)]).backward()
+            loss = nn.functional.cross_entropy(model(x[idx.to(device)]), y[idx.to(device)])
+            loss.backward()
+            _check_finite(loss, model, step, settings.lr)
             if settings.stop_on == "mini_batch" and _grad_norm(model) < settings.grad_tol:
                 converged = True  # the end of the loop records the full-batch norm here
                 break

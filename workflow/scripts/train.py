@@ -8,4 +8,4 @@ from hessian_spectra.seeding import configure_torch
 with job(snakemake):
     configure_torch(snakemake.threads)
     train_run(snakemake.params.run, snakemake.input.data, Path(snakemake.output.final).parent,
-              device=snakemake.resources.device)
+              device=snakemake.resources.device, family=snakemake.wildcards.family)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import math
 import logging
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -45,9 +45,9 @@ class TrainSettings:
     gradient norm < ``grad_tol`` or after ``max_steps``. GD tests the full-batch gradient at
     every step; SGD, by ``stop_on``, the full-batch gradient every ``eval_every`` steps
     (``full_batch``) or the gradient of each step's own mini-batch (``mini_batch``, before
-    the step is taken). Metrics every
-    ``eval_every`` steps, checkpoints every ``checkpoint_every`` steps and, when
-    ``log_checkpoints`` > 0, at that many log-spaced steps per decade (``log_spaced_steps``)."""
+    the step is taken). Metrics every ``eval_every`` steps, checkpoints every
+    ``checkpoint_every`` steps and, when ``log_checkpoints`` > 0, at that many log-spaced
+    steps per decade (``log_spaced_steps``)."""
 
     algorithm: str
     lr: float

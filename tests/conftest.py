@@ -1,9 +1,20 @@
+import socket
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 # The test problems are tiny: one thread is as fast, and it does not spin against the
 # Snakemake jobs that the workflow tests start.
 torch.set_num_threads(1)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a connection fails the test (the data loaders' offline paths)."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)

@@ -4,7 +4,6 @@ stratified training subset (``data.images``)."""
 from __future__ import annotations
 
 import gzip
-import socket
 import struct
 
 import numpy as np
@@ -117,15 +116,6 @@ def test_expected_file_names_are_those_torchvision_reads(variant):
     from torchvision import datasets
     resources = getattr(datasets, CLASS_DIR[variant]).resources
     assert [name.removesuffix(".gz") for name, _ in resources] == list(MNIST_FILES)
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any attempt to open a connection fails the test."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("network access attempted")
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 @pytest.mark.parametrize("variant", ["mnist", "fashion_mnist"])

@@ -10,7 +10,8 @@ import yaml
 from cases import DTYPE, ROOT, reference_hessian, rel_max_diff
 from hessian_spectra.architectures import mlp_layers
 from hessian_spectra.hessian import exact_hessian, num_parameters
-from hessian_spectra.models import build_model, convnet, load_model, mlp
+from hessian_spectra.models import alexnet, build_model, convnet, load_model, mlp
+from hessian_spectra.sizes import parameter_count
 
 MLP = {"kind": "mlp", "in_features": 5, "hidden": [6], "out_features": 3, "activation": "tanh", "seed": 1}
 CONVNET = {"kind": "convnet", "input_shape": [1, 8, 8], "out_features": 10, "channels": [2, 3],
@@ -80,6 +81,25 @@ def test_default_profile_digits_convnet_has_3658_parameters_and_outputs_logits()
     # conv 1->8 3x3: 72+8; conv 8->16 3x3: 1152+16; FC 16*2*2=64->32: 2048+32; 32->10: 320+10
     assert num_parameters(model) == 80 + 1168 + 2080 + 330 == 3658
     assert model(torch.zeros(4, 1, 8, 8)).shape == (4, 10)
+
+
+def test_alexnet_for_cifar10_has_1387786_parameters_and_outputs_logits():
+    model = alexnet()
+    # conv 3->64 5x5: 4800+64; conv 64->64 5x5: 102400+64; FC 64*7*7=3136->384: 1204224+384;
+    # 384->192: 73728+192; 192->10: 1920+10
+    assert num_parameters(model) == 4864 + 102464 + 1204608 + 73920 + 1930 == 1387786
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    assert not any(isinstance(m, (torch.nn.Dropout, torch.nn.BatchNorm2d, torch.nn.LocalResponseNorm))
+                   for m in model.modules())
+
+
+def test_alexnet_from_a_config_section_matches_its_parse_time_size():
+    section = {"kind": "alexnet", "input_shape": [1, 8, 8], "out_features": 10, "channels": [4, 6],
+               "kernel_size": 3, "padding": 1, "pool": 3, "pool_stride": 2, "hidden": [12, 8], "seed": 0}
+    model = build_model(section)
+    # 1x8x8 -conv-> 4x8x8 -pool 3/2-> 4x3x3 -conv-> 6x3x3 -pool-> 6x1x1 = 6 -> 12 -> 8 -> 10
+    assert num_parameters(model) == 40 + 222 + 84 + 104 + 90 == parameter_count(section)
+    assert model(torch.zeros(5, 1, 8, 8)).shape == (5, 10)
 
 
 def test_convnet_rejects_an_input_too_small_for_its_pools():

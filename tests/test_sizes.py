@@ -25,6 +25,7 @@ def test_parameter_count_of_every_run_equals_the_built_net(profile):
 def test_conv_stack_shape_by_hand_and_too_small_inputs():
     assert conv_stack_shape((1, 28, 28), [10, 20], 5, 0) == (20, 4, 4)  # 28-24-12-8-4
     assert conv_stack_shape((1, 8, 8), [8, 16], 3, 1) == (16, 2, 2)
+    assert conv_stack_shape((3, 32, 32), [64, 64], 5, 2, 3, 2) == (64, 7, 7)  # 32-32-15-15-7
     with pytest.raises(ValueError, match="too small"):
         conv_stack_shape((1, 8, 8), [2, 2], 5, 0)
 

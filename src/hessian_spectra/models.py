@@ -68,8 +68,36 @@ def convnet(input_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 10
     return nn.Sequential(*layers)
 
 
+def alexnet(input_shape: tuple[int, int, int] = (3, 32, 32), n_classes: int = 10,
+            channels: tuple[int, ...] = (64, 64), kernel_size: int = 5, padding: int = 2, pool: int = 3,
+            pool_stride: int = 2, hidden: tuple[int, ...] = (384, 192)) -> nn.Sequential:
+    """The "bare" AlexNet-style convnet of Family D (Sagun et al., section 4.1, which gives
+    no sizes; the defaults are the classic CIFAR10 variant, a choice): per conv layer
+    Conv -> ReLU -> MaxPool(``pool``, stride ``pool_stride``), then fully connected layers
+    of widths ``hidden`` with ReLUs, logits out. No dropout, batch norm or local response
+    normalisation. PyTorch's default initialisation.
+
+    CIFAR10 with the defaults: 3x32x32 -conv5 (pad 2)-> 64x32x32 -pool 3/2-> 64x15x15
+    -conv5-> 64x15x15 -pool-> 64x7x7 = 3,136 -> 384 -> 192 -> 10; 4,864 + 102,464 +
+    1,204,608 + 73,920 + 1,930 = 1,387,786 parameters.
+
+    Raises ValueError when a conv or pool would leave less than one pixel."""
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (channels, height, width), got {input_shape!r}")
+    flat_channels, height, width = conv_stack_shape(input_shape, channels, kernel_size, padding, pool, pool_stride)
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip((input_shape[0], *channels[:-1]), channels):
+        layers += [nn.Conv2d(n_in, n_out, kernel_size, padding=padding), nn.ReLU(), nn.MaxPool2d(pool, pool_stride)]
+    widths = [flat_channels * height * width, *hidden]
+    layers.append(nn.Flatten())
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    layers.append(nn.Linear(widths[-1], n_classes))
+    return nn.Sequential(*layers)
+
+
 def build_model(model: dict) -> nn.Sequential:
-    """The net a run's ``model`` section describes (``kind`` mlp | convnet), initialised from
+    """The net a run's ``model`` section describes (``kind`` mlp | convnet | alexnet), initialised from
     its ``seed`` with its ``init`` (``INITS``; default pytorch), drawn from torch's generator
     seeded with it; the global random state is left as it was."""
     init = model.get("init", "pytorch")
@@ -82,8 +110,12 @@ def build_model(model: dict) -> nn.Sequential:
         elif model["kind"] == "convnet":
             net = convnet(tuple(model["input_shape"]), model["out_features"], tuple(model["channels"]),
                           model["kernel_size"], model["hidden"], model["padding"])
+        elif model["kind"] == "alexnet":
+            net = alexnet(tuple(model["input_shape"]), model["out_features"], tuple(model["channels"]),
+                          model["kernel_size"], model["padding"], model["pool"], model["pool_stride"],
+                          tuple(model["hidden"]))
         else:
-            raise ValueError(f"model kind must be mlp or convnet, got {model['kind']!r}")
+            raise ValueError(f"model kind must be mlp, convnet or alexnet, got {model['kind']!r}")
         if init == "authors":
             with torch.no_grad():
                 for parameter in net.parameters():

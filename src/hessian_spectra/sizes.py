@@ -11,19 +11,22 @@ BUDGET_FIELD = "hessian.memory_budget_gb"  # the config field that bounds the de
 POOL = 2  # the Family C convnet: 2x2 max-pools after each conv
 
 
-def conv_stack_shape(input_shape, channels, kernel_size: int, padding: int) -> tuple[int, int, int]:
-    """(channels, height, width) after the convnet's conv -> ReLU -> 2x2 max-pool stages.
+def conv_stack_shape(input_shape, channels, kernel_size: int, padding: int, pool: int = POOL,
+                     pool_stride: int | None = None) -> tuple[int, int, int]:
+    """(channels, height, width) after conv -> ReLU -> max-pool stages: ``pool`` x ``pool``
+    windows with stride ``pool_stride`` (default ``pool``: the Family C convnet's 2x2).
 
     Raises ValueError when a conv output is smaller than the pool."""
+    stride = pool_stride or pool
     _, height, width = input_shape
     for _ in channels:
         height = height + 2 * padding - kernel_size + 1
         width = width + 2 * padding - kernel_size + 1
-        if height < POOL or width < POOL:
+        if height < pool or width < pool:
             raise ValueError(
                 f"input_shape={tuple(input_shape)} is too small for kernel_size={kernel_size}, "
-                f"padding={padding} and two 2x2 max-pools (a conv output is {height}x{width})")
-        height, width = height // POOL, width // POOL
+                f"padding={padding} and {len(channels)} {pool}x{pool} max-pools (a conv output is {height}x{width})")
+        height, width = (height - pool) // stride + 1, (width - pool) // stride + 1
     return channels[-1], height, width
 
 
@@ -31,18 +34,29 @@ def _linear(n_in: int, n_out: int) -> int:
     return n_in * n_out + n_out
 
 
+def _fully_connected(model: dict) -> list[int]:
+    """The hidden widths after a conv stack: one for the convnet, a list for the AlexNet-style net."""
+    return [model["hidden"]] if model["kind"] == "convnet" else list(model["hidden"])
+
+
+def _pooling(model: dict) -> tuple[int, int]:
+    return (POOL, POOL) if model["kind"] == "convnet" else (model["pool"], model["pool_stride"])
+
+
 def parameter_count(model: dict) -> int:
-    """M of the net a run's ``model`` section describes (``kind`` mlp | convnet, with biases)."""
+    """M of the net a run's ``model`` section describes (``kind`` mlp | convnet | alexnet,
+    with biases)."""
     if model["kind"] == "mlp":
         widths = [model["in_features"], *model["hidden"], model["out_features"]]
         return sum(_linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
-    if model["kind"] == "convnet":
+    if model["kind"] in ("convnet", "alexnet"):
         k, channels = model["kernel_size"], model["channels"]
         convs = sum(_linear(c_in * k * k, c_out)
                     for c_in, c_out in zip((model["input_shape"][0], *channels[:-1]), channels))
-        c, h, w = conv_stack_shape(model["input_shape"], channels, k, model["padding"])
-        return convs + _linear(c * h * w, model["hidden"]) + _linear(model["hidden"], model["out_features"])
-    raise ValueError(f"model kind must be mlp or convnet, got {model['kind']!r}")
+        c, h, w = conv_stack_shape(model["input_shape"], channels, k, model["padding"], *_pooling(model))
+        widths = [c * h * w, *_fully_connected(model), model["out_features"]]
+        return convs + sum(_linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+    raise ValueError(f"model kind must be mlp, convnet or alexnet, got {model['kind']!r}")
 
 
 def dense_matrices_bytes(num_params: int, n_matrices: int = 1) -> int:

@@ -101,7 +101,8 @@ def _cross_field_problems(config: dict) -> list[str]:
         if isinstance(group["threshold"], list) and len(group["threshold"]) != len(group["k"]):
             problems.append(f"config field 'clusters.groups.{i}.threshold': {len(group['threshold'])} values for "
                             f"{len(group['k'])} values of k; give one number or one per k")
-    cluster_ids = list(_cluster_runs(config))
+    cluster_runs = _cluster_runs(config)
+    cluster_ids = list(cluster_runs)
     if clusters["fig1_run"] not in cluster_ids:
         problems.append(f"config field 'clusters.fig1_run': {clusters['fig1_run']!r} is not a run "
                         f"(allowed values: {', '.join(cluster_ids)})")
@@ -126,9 +127,9 @@ def _cross_field_problems(config: dict) -> list[str]:
             problems.append(f"config field 'fidelity.groups.{i}': {name!r} is not a group "
                             f"(allowed values: {', '.join(names)})")
     along = config["along_training"]
-    image_ids = [*_width_runs(config), *_batch_runs(config)]
-    models = {run_id: run["model"] for builder in (_cluster_runs, _width_runs, _batch_runs)
-              for run_id, run in builder(config).items()}
+    image_runs = {**_width_runs(config), **_batch_runs(config)}
+    image_ids = list(image_runs)
+    models = {run_id: run["model"] for run_id, run in {**cluster_runs, **image_runs}.items()}
     budget_gb = config["hessian"]["memory_budget_gb"]
     for field, allowed, n_matrices in (("fig11", cluster_ids, 3), ("negative_fraction", image_ids, 1)):
         for i, run in enumerate(along[field]["runs"]):

@@ -30,11 +30,16 @@ def numerical_zero(values: np.ndarray) -> float:
     return len(values) * np.finfo(np.float64).eps * float(np.abs(values).max(initial=0.0))
 
 
-def negative_part(values: np.ndarray) -> np.ndarray:
-    """The eigenvalues below -``numerical_zero``, ascending (most negative first): the
-    round-off of the many zero eigenvalues of a singular Hessian does not count."""
+def negative_part(values: np.ndarray, relative_tolerance: float | None = None) -> np.ndarray:
+    """The eigenvalues below -tau, ascending (most negative first). tau is the round-off
+    level ``numerical_zero`` by default (the round-off of the many zero eigenvalues of a
+    singular Hessian does not count), or ``relative_tolerance`` * max |lambda|."""
     values = np.asarray(values, dtype=np.float64)
-    return np.sort(values[values < -numerical_zero(values)])
+    if relative_tolerance is None:
+        tau = numerical_zero(values)
+    else:
+        tau = relative_tolerance * float(np.abs(values).max(initial=0.0))
+    return np.sort(values[values < -tau])
 
 
 def _top(values: np.ndarray, window: int) -> np.ndarray:
@@ -127,16 +132,9 @@ def load_counts(path: str | Path) -> dict:
 
 
 def negative_fraction(values: np.ndarray, relative_tolerance: float | None = None) -> float:
-    """The fraction of eigenvalues below -tau: tau is the round-off level
-    (``numerical_zero``) when ``relative_tolerance`` is None, else ``relative_tolerance`` *
-    max |lambda|. The numerical-zero rule decides what counts as negative."""
-    values = np.asarray(values, dtype=np.float64)
-    if relative_tolerance is None:
-        tau = numerical_zero(values)
-    else:
-        tau = relative_tolerance * float(np.abs(values).max(initial=0.0))
-    return float(np.mean(values < -tau))
-
+    """The fraction of eigenvalues that ``negative_part`` (with the same numerical-zero
+    rule) counts as negative."""
+    return len(negative_part(values, relative_tolerance)) / len(values)
 
 
 def load_along_training(path: str | Path, outliers: dict | None = None) -> dict:

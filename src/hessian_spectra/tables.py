@@ -134,13 +134,20 @@ def run_table(results: list[dict]) -> pd.DataFrame:
     return table
 
 
-def run_table_readable(table: pd.DataFrame) -> pd.DataFrame:
+def _formatted(table: pd.DataFrame, general: tuple[str, ...], percent: tuple[str, ...]) -> pd.DataFrame:
+    """A copy of ``table`` for reading: the ``general`` columns to 3 significant digits, the
+    ``percent`` ones as percentages ("n/a" where missing)."""
     out = table.copy()
-    for column in ("train_loss", "test_loss", *(f"lambda_{i + 1}" for i in range(N_TOP)), "most_negative"):
+    for column in general:
         out[column] = out[column].map("{:.3g}".format)
-    for column in ("train_accuracy", "test_accuracy", "fraction_negative"):
+    for column in percent:
         out[column] = out[column].map(lambda v: "n/a" if pd.isna(v) else f"{v:.2%}")
-    return out.drop(columns=["window"])
+    return out
+
+
+def run_table_readable(table: pd.DataFrame) -> pd.DataFrame:
+    general = ("train_loss", "test_loss", *(f"lambda_{i + 1}" for i in range(N_TOP)), "most_negative")
+    return _formatted(table, general, ("train_accuracy", "test_accuracy", "fraction_negative")).drop(columns=["window"])
 
 
 def write_run_table(results: list[dict], stem: str, caption: str) -> None:
@@ -192,9 +199,8 @@ def write_fidelity_ablation(results: list[dict], stem: str, caption: str) -> Non
     """``stem``.csv (one row per cell) and ``stem``.md (the per-setting summary, then the cells)."""
     table = fidelity_ablation(results)
     summary = fidelity_summary(table)
-    readable = table.drop(columns=["algorithm", "activation", "cov"]).copy()
-    for column in ("grad_norm", "train_loss", "eig_mean", "paper_eig_mean", "mean_ratio"):
-        readable[column] = readable[column].map("{:.3g}".format)
+    readable = _formatted(table.drop(columns=["algorithm", "activation", "cov"]),
+                          ("grad_norm", "train_loss", "eig_mean", "paper_eig_mean", "mean_ratio"), ())
     save_text(f"{stem}.csv", table.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
     save_text(f"{stem}.md", f"{caption}\n\nBy setting, best first:\n\n"
               f"{summary.to_markdown(index=False, floatfmt='.3g')}\n\nBy run:\n\n{readable.to_markdown(index=False)}\n")
@@ -234,15 +240,6 @@ def negative_fraction_table(paths: list[str], relative_tolerances: list[float]) 
                          "train_loss": float(along["train_loss"][i]), "roundoff": float(along["negative_fraction"][i]),
                          **{f"rel_{tol:g}": negative_fraction(values, tol) for tol in relative_tolerances}})
     return pd.DataFrame(rows)
-
-
-def _formatted(table: pd.DataFrame, general: tuple[str, ...], percent: tuple[str, ...]) -> pd.DataFrame:
-    out = table.copy()
-    for column in general:
-        out[column] = out[column].map("{:.3g}".format)
-    for column in percent:
-        out[column] = out[column].map("{:.2%}".format)
-    return out
 
 
 def write_along_training(paths: list[str], stem: str, caption: str, outliers: list[dict]) -> None:

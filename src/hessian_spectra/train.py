@@ -109,19 +109,22 @@ def _log_steps(per_decade: int, last: int) -> frozenset[int]:
     return frozenset(log_spaced_steps(per_decade, last))
 
 
+def _squared_grad_norm(model: nn.Module) -> torch.Tensor:
+    return sum((p.grad.double() ** 2).sum() for p in model.parameters())
+
+
 def _grad_norm(model: nn.Module) -> float:
-    return torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters())).item()
+    return torch.sqrt(_squared_grad_norm(model)).item()
 
 
-def _check_finite(loss: torch.Tensor, model: nn.Module, step: int, lr: float) -> None:
-    """Raise ``NonFiniteError`` when the loss or the gradient of ``step`` is NaN or infinite
-    (one host synchronisation: both are tested in one reduction)."""
-    squares = torch.stack([(p.grad.double() ** 2).sum() for p in model.parameters()]).sum()
-    values = torch.stack([loss.detach().double(), squares])
-    if not bool(torch.isfinite(values).all()):
-        loss_value, grad_value = values.tolist()
+def _checked_grad_norm(loss: torch.Tensor, model: nn.Module, step: int, lr: float) -> float:
+    """The gradient norm of ``step`` (as ``_grad_norm``); raise ``NonFiniteError`` when it or
+    the loss is NaN or infinite. One host synchronisation for both."""
+    loss_value, squares = torch.stack([loss.detach().double(), _squared_grad_norm(model)]).tolist()
+    if not (math.isfinite(loss_value) and math.isfinite(squares)):
         raise NonFiniteError(f"training diverged at step {step}: loss {loss_value}, squared gradient norm "
-                             f"{grad_value} (step size {lr}); lower the step size")
+                             f"{squares} (step size {lr}); lower the step size")
+    return math.sqrt(squares)
 
 
 def full_gradient_norm(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -221,8 +224,7 @@ def train(model: nn.Module, data: Split, settings: TrainSettings, run_dir: str |
             optimizer.zero_grad(set_to_none=True)
             loss = nn.functional.cross_entropy(model(x), y)
             loss.backward()
-            _check_finite(loss, model, step, settings.lr)
-            grad_norm = _grad_norm(model)  # full batch: the stopping test is free every step
+            grad_norm = _checked_grad_norm(loss, model, step, settings.lr)  # full batch: the stopping test is free
         elif evaluate_now:
             grad_norm = full_gradient_norm(model, x, y)
         below = full_batch_stop and grad_norm < settings.grad_tol
@@ -236,8 +238,8 @@ def train(model: nn.Module, data: Split, settings: TrainSettings, run_dir: str |
             optimizer.zero_grad(set_to_none=True)
             loss = nn.functional.cross_entropy(model(x[idx.to(device)]), y[idx.to(device)])
             loss.backward()
-            _check_finite(loss, model, step, settings.lr)
-            if settings.stop_on == "mini_batch" and _grad_norm(model) < settings.grad_tol:
+            mini_batch_norm = _checked_grad_norm(loss, model, step, settings.lr)
+            if settings.stop_on == "mini_batch" and mini_batch_norm < settings.grad_tol:
                 converged = True  # the end of the loop records the full-batch norm here
                 break
         optimizer.step()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import ImageDataNotFoundError
+from .images import ImageDataNotFoundError, missing_files_message
 from .split import Split
 
 CIFAR10_FOLDER = "cifar-10-batches-py"
@@ -26,14 +26,10 @@ def _missing_files(folder: Path) -> list[str]:
 
 
 def _missing_message(folder: Path, missing: list[str], cause: BaseException | None) -> str:
-    lines = [f"CIFAR10 data not found: torchvision reads the python batches from {folder}; "
-             f"missing: {', '.join(missing)}.", f"Expected files: {', '.join(CIFAR10_FILES)}."]
-    if cause is not None:
-        lines.append(f"The download failed: {type(cause).__name__}: {cause}")
-    lines.append(f"To fetch them: set `download: true` in the config and run on a machine with internet "
-                 f"access, or unpack cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html) "
-                 f"so that its {CIFAR10_FOLDER}/ folder lies in {folder.parent}.")
-    return "\n".join(lines)
+    return missing_files_message(
+        f"CIFAR10 data not found: torchvision reads the python batches from {folder}", missing, CIFAR10_FILES,
+        cause, f"unpack cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html) so that its "
+        f"{CIFAR10_FOLDER}/ folder lies in {folder.parent}")
 
 
 def _reader():

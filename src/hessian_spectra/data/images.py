@@ -52,18 +52,24 @@ def normalise(images, mean: float, std: float) -> np.ndarray:
     return (scaled - np.float32(mean)) / np.float32(std)
 
 
-def _missing_message(variant: str, raw_dir: Path, missing: list[str], cause: BaseException | None) -> str:
-    lines = [
-        f"{variant} data not found: torchvision reads four IDX files from {raw_dir} "
-        f"(each may be gzipped, with a .gz suffix); missing: {', '.join(missing)}.",
-        f"Expected files: {', '.join(MNIST_FILES)}.",
-    ]
+def missing_files_message(what: str, missing: list[str], expected: tuple[str, ...], cause: BaseException | None,
+                          by_hand: str) -> str:
+    """Why a data step stops before reading: ``what`` is missing (the ``missing`` of the
+    ``expected`` files), the failed download's ``cause`` if any, and how to get the files:
+    ``download: true``, or ``by_hand``."""
+    lines = [f"{what}; missing: {', '.join(missing)}.", f"Expected files: {', '.join(expected)}."]
     if cause is not None:
         lines.append(f"The download failed: {type(cause).__name__}: {cause}")
     lines.append(f"To fetch them: set `download: true` in the config and run on a machine with "
-                 f"internet access, or copy the four files (from any MNIST/Fashion-MNIST mirror) "
-                 f"into {raw_dir}.")
+                 f"internet access, or {by_hand}.")
     return "\n".join(lines)
+
+
+def _missing_message(variant: str, raw_dir: Path, missing: list[str], cause: BaseException | None) -> str:
+    return missing_files_message(
+        f"{variant} data not found: torchvision reads four IDX files from {raw_dir} "
+        f"(each may be gzipped, with a .gz suffix)", missing, MNIST_FILES, cause,
+        f"copy the four files (from any MNIST/Fashion-MNIST mirror) into {raw_dir}")
 
 
 def _missing_files(raw_dir: Path) -> list[str]:

@@ -15,6 +15,7 @@ include: "workflow/rules/images.smk"
 include: "workflow/rules/appendix.smk"
 include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/along.smk"
+include: "workflow/rules/switch.smk"
 
 
 rule all:
@@ -26,6 +27,7 @@ rule all:
         APPENDIX_OUTPUTS,
         FIDELITY_OUTPUTS,
         ALONG_OUTPUTS,
+        SWITCH_OUTPUTS,
 
 
 rule family_clusters:
@@ -62,3 +64,9 @@ rule family_along_training:
     """Fig. 11 and the negative-fraction study: spectra along training (ours)."""
     input:
         ALONG_OUTPUTS,
+
+
+rule family_switch:
+    """Family D: Fig. 9, 10 and the batch-switch table (CIFAR10; digits at default and ci)."""
+    input:
+        SWITCH_OUTPUTS,

@@ -92,6 +92,13 @@ BAD = [
     ("fidelity.settings.0.init", "xavier", "allowed values: pytorch, authors"),
     ("fidelity.settings.1.name", "loose_pytorch_n1000", "'fidelity.settings': setting names must be unique"),
     ("fidelity.settings.3.n_train", 20, "'clusters.sgd_batch_size': 32 exceeds the smallest training size 20"),
+    ("switch.source", "mnist", "allowed values: digits, cifar10"),
+    ("switch.lr", float("nan"), "'switch.lr': nan is not a finite number"),
+    ("switch.interpolation.points", 21, "'switch.interpolation': a = 0 is not on the grid of 21 points from -1 to 2"),
+    ("switch.interpolation.stop", 0.5, "'switch.interpolation.stop'"),
+    ("switch.batch_sizes.part1", 1100, "'switch.batch_sizes.part1': 1100 exceeds the 1078 training images of digits"),
+    ("switch.net.kernel_size", 9, "'switch.net': input_shape=(1, 8, 8) is too small for kernel_size=9"),
+    ("switch.steps", {"part1": 10}, "'switch.steps': 'part2' is a required property"),
 ]
 
 

@@ -9,6 +9,8 @@ import struct
 import numpy as np
 import pytest
 
+from data_files import write_cifar
+from hessian_spectra.data.cifar import load_cifar10
 from hessian_spectra.data.images import (MNIST_FILES, ImageDataNotFoundError, load_digits_images, load_mnist,
                                          make_image_data, normalise, stratified_subset, subset)
 from hessian_spectra.data.sources import INPUT_SHAPES
@@ -290,6 +292,9 @@ def test_make_image_data_rejects_a_subset_larger_than_the_source(tmp_path):
 def test_input_shapes_the_workflow_sizes_models_with_are_those_of_the_loaded_images(tmp_path, source):
     if source == "digits":
         split = load_digits_images(test_size=0.4, seed=0)
+    elif source == "cifar10":
+        write_cifar(tmp_path)
+        split, _ = load_cifar10(tmp_path)
     else:
         write_mnist(tmp_path, source)
         split = load_mnist(tmp_path, variant=source)

@@ -40,6 +40,21 @@ def _along(path, k: int = 3) -> str:
     return str(path)
 
 
+def _metrics(path, train_loss) -> str:
+    steps = np.arange(len(train_loss)) * 10
+    rows = ["step,train_loss,train_accuracy,grad_norm,test_loss,test_accuracy"] + [
+        f"{s},{v},{1 - v / 3},1.0,{v + 0.1},{0.9 - v / 3}" for s, v in zip(steps, train_loss)]
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+def _line(path) -> str:
+    a = np.linspace(-1, 2, 7)
+    save_npz(path, a=a, train_loss=0.1 + a**2, test_loss=0.2 + a**2, train_accuracy=1 - a**2 / 10,
+             test_accuracy=0.9 - a**2 / 10)
+    return str(path)
+
+
 CASES = {
     "full_spectrum": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz")], {}),
     "gauss_newton_split": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz")], {}),
@@ -54,6 +69,8 @@ CASES = {
         "labels": ["a", "b"], "outliers": [{"window": 10, "threshold": 0.5}] * 2}),
     "negative_fraction_along_training": lambda d: ([_along(d / "a.npz")], {
         "labels": ["a"], "relative_tolerances": [1e-6, 1e-3], "reference": 0.01}),
+    "batch_switch": lambda d: ([_metrics(d / "1.csv", [2.0, 1.0, 0.5]), _metrics(d / "2.csv", [0.5, 0.8, 0.3])], {}),
+    "interpolation": lambda d: ([_line(d / "line.npz")], {}),
 }
 
 

@@ -80,7 +80,8 @@ def test_train_run_writes_the_run_folder(saved_run):
     assert rows[-1].startswith("5,") and len(rows) == 1 + 4  # steps 0, 2, 4 and the end
 
 
-@pytest.mark.parametrize("family, field", [("clusters", "clusters.lr"), ("width", "width.lr"), ("batch", "batch.lr")])
+@pytest.mark.parametrize("family, field", [("clusters", "clusters.lr"), ("width", "width.lr"), ("batch", "batch.lr"),
+                                           ("switch", "switch.lr")])
 def test_a_diverging_run_names_its_step_and_the_config_field_to_change(saved_run, family, field):
     _, folder = saved_run
     relu = {**MLP, "activation": "relu"}

@@ -9,7 +9,8 @@ import torch
 
 from hessian_spectra.data.clusters import gaussian_clusters
 from hessian_spectra.models import mlp
-from hessian_spectra.train import NonFiniteError, TrainSettings, batch_indices, full_gradient_norm, train
+from hessian_spectra.train import (NonFiniteError, TrainSettings, _DeviceBatches, batch_indices, evaluate,
+                                   full_gradient_norm, train)
 
 DATA = dict(k=3, cov=1.0, n_train=60, n_test=30, n_features=5, seed=0)
 
@@ -137,13 +138,57 @@ def test_sgd_mini_batch_stop_ends_at_the_first_mini_batch_below_the_tolerance(tm
 
 @pytest.mark.parametrize("algorithm", ["gd", "sgd"])
 def test_a_diverging_run_stops_at_the_first_non_finite_step_and_writes_nothing_final(tmp_path, algorithm):
+    """GD reads its gradient norm every step and stops at once; SGD without a per-step
+    stopping test checks on the device and reads the verdict at the next metrics row or
+    checkpoint, naming the same first step and saving no checkpoint past it."""
     data = gaussian_clusters(**DATA)
-    seen = []
+    finite_after = {}  # steps taken -> whether the weights are finite
+
+    def watch(step, model):
+        finite_after[step] = bool(torch.isfinite(_weights(model)).all())
+
     torch.manual_seed(0)
     relu = mlp(5, [6], 3, "relu")  # unbounded activations: a huge step overflows within a few steps
     with pytest.raises(NonFiniteError, match=r"training diverged at step (\d+).*lower the step size") as error:
-        train(relu, data, _settings(algorithm, lr=1e8, max_steps=200), tmp_path, show_progress=False,
-              callback=lambda step, model: seen.append(step))
+        train(relu, data, _settings(algorithm, lr=1e8, max_steps=200, grad_tol=0.0), tmp_path,
+              show_progress=False, callback=watch)
     step = int(error.value.args[0].split("step ")[1].split(":")[0])
-    assert step == len(seen)  # every earlier step completed; this one is the first non-finite
+    # the weights the loss of that step was computed from came from finite steps ...
+    assert all(finite_after[k] for k in range(1, step))
+    if algorithm == "gd":
+        assert max(finite_after) == step  # ... and GD took no step past it
+    else:  # ... and SGD's step there produced non-finite weights, found at the next check
+        assert not finite_after[step + 1] and max(finite_after) % 10 == 0
     assert not any((tmp_path / name).exists() for name in ("final.pt", "init.pt", "metrics.csv"))
+    for path in (tmp_path / "checkpoints").glob("*.pt"):
+        state = torch.load(path, weights_only=True)
+        assert state["step"] <= step
+        assert all(torch.isfinite(t).all() for t in state["model"].values())
+
+
+def test_chunked_evaluation_and_gradient_norm_match_one_pass():
+    data = gaussian_clusters(**DATA)
+    model = _model()
+    x, y = data.tensors()
+    whole_loss, whole_accuracy = evaluate(model, x, y)
+    for chunk in (7, 25, 59):
+        loss, accuracy = evaluate(model, x, y, chunk)
+        assert loss == pytest.approx(whole_loss, rel=1e-6) and accuracy == whole_accuracy
+        assert full_gradient_norm(model, x, y, chunk) == pytest.approx(full_gradient_norm(model, x, y), rel=1e-5)
+    with torch.no_grad():  # oracle: per-example losses summed by hand
+        by_hand = sum(torch.nn.functional.cross_entropy(model(x[i:i + 1]), y[i:i + 1]).item() for i in range(len(x)))
+    assert whole_loss == pytest.approx(by_hand / len(x), rel=1e-5)
+
+
+def test_device_batches_are_the_documented_batch_indices():
+    batches = _DeviceBatches(n=40, batch_size=8, seed=3, device=torch.device("cpu"))
+    for step in (0, 1, 4, 5, 13, 4):  # also going back to an earlier epoch
+        assert batches(step).tolist() == batch_indices(step, 40, 8, 3).tolist()
+
+
+def test_keep_checkpoints_keeps_step_0_the_log_spaced_and_the_newest(tmp_path):
+    data = gaussian_clusters(**DATA)
+    settings = _settings("sgd", max_steps=60, checkpoint_every=10, log_checkpoints=1, keep_checkpoints=2)
+    train(_model(), data, settings, tmp_path, show_progress=False)
+    steps = sorted(int(p.stem.removeprefix("step_")) for p in (tmp_path / "checkpoints").glob("step_*.pt"))
+    assert steps == [0, 1, 10, 50, 60]  # 1 and 10: log-spaced, one per decade

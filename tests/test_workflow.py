@@ -19,8 +19,9 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 FIGURES = ("fig1_full_spectrum", "fig1b_gauss_newton_split", "fig2_cluster_pca", "fig3_cluster_spectra",
            "fig4_width_right_edge", "fig5_width_left_edge_count", "fig6_width_left_edge_fraction",
            "fig7_batch_top_eigenvalues", "fig8_batch_negative_eigenvalues", "figB_marchenko_pastur",
-           "fig11_spectrum_along_training", "fig_negative_fraction_along_training")
-TABLES = ("width_scaling", "batch_size", "fidelity_ablation", "along_training", "negative_fraction")
+           "fig11_spectrum_along_training", "fig_negative_fraction_along_training", "fig9_batch_switch",
+           "fig10_interpolation")
+TABLES = ("width_scaling", "batch_size", "fidelity_ablation", "along_training", "negative_fraction", "batch_switch")
 OUTPUTS = [
     *(f"figures/ci/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")),
     *(f"tables/ci/table1.{ext}" for ext in ("csv", "md", "tex")),
@@ -97,6 +98,8 @@ FIGS_BATCH = {"fig7_batch_top_eigenvalues": 1, "fig8_batch_negative_eigenvalues"
 # ci: one Fig. 11 run (gd_relu_cov1_k5) and two negative-fraction runs (width_n4, batch_b10)
 FIG11 = {"along_training": 1, "fig11_spectrum_along_training": 1, "along_training_table": 1}
 NEGATIVE_STUDY = {"along_training": 1, "fig_negative_fraction_along_training": 1, "negative_fraction_table": 1}
+SWITCH_AFTER_TRAINING = {"switch_interpolation": 1, "fig9_batch_switch": 1, "fig10_interpolation": 1,
+                         "batch_switch_table": 1}
 #: (config field, new value, the jobs a dry run must then schedule: rule -> count)
 EDITS = [
     # what does not change a result reruns nothing
@@ -133,6 +136,10 @@ EDITS = [
                                         "along_training_table": 1}),
     # Appendix B stands alone
     ("appendix_b.separation", 2.0, {"appendix_b_spectra": 1, "figB_marchenko_pastur": 1}),
+    # Family D: Part II's length retrains Part II only; the grid re-walks the line only
+    ("switch.steps.part2", 50, {"switch_train": 1, **SWITCH_AFTER_TRAINING}),
+    ("switch.interpolation.points", 4, {"switch_interpolation": 1, "fig10_interpolation": 1, "batch_switch_table": 1}),
+    ("switch.lr", 0.01, {"switch_train": 2, **SWITCH_AFTER_TRAINING}),
     ("images.train_subset", 200, {"image_data": 1, "train": 4, "spectrum": 4, "count_outliers": 4,
                                   **FIGS_WIDTH, **FIGS_BATCH, "width_scaling": 1, "batch_size": 1,
                                   **NEGATIVE_STUDY, "along_training": 2}),
@@ -173,6 +180,9 @@ def test_family_targets_build_one_family_each(tmp_path):
     # spectra along training: one Fig. 11 run and two negative-fraction runs, trained, no end spectra
     along = _jobs_to_run(project, "config/ci.yaml", "family_along_training")
     assert (along["along_training"], along["train"]) == (3, 3) and "spectrum" not in along
+    switch = _jobs_to_run(project, "config/ci.yaml", "family_switch")
+    assert switch == {"switch_data": 1, "switch_train": 2, **SWITCH_AFTER_TRAINING, "fig9_batch_switch": 1,
+                      "family_switch": 1}
 
 
 def test_bad_config_fails_before_any_job_naming_the_field(tmp_path):

@@ -8,7 +8,9 @@ on, so a change reruns exactly what it affects. Parsing imports no torch.
 
 Names: a *family* is one experiment of the paper (``clusters``: Family A, Fig. 1-3 and
 Table 1; ``width``: Family B, Fig. 4-6; ``batch``: Family C, Fig. 7-8; ``fidelity``: the
-ablation of Family A's settings behind the fidelity table). Family A's runs come in
+ablation of Family A's settings behind the fidelity table; and apart, ``switch``: Family D,
+Fig. 9 and 10, two runs, ``part1`` and ``part2``, the second starting where the first
+ends). Family A's runs come in
 *groups* (the rows of Table 1 that share algorithm, activation and spread).
 A *data set* is what runs train on: one Gaussian-cluster set per (k, cov, N), one image set
 shared by ``width`` and ``batch``. The outlier ``threshold`` is the number the ``cutoff``
@@ -23,8 +25,9 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 
-from .data.sources import INPUT_SHAPES
+from .data.sources import INPUT_SHAPES, N_CIFAR10_TRAIN, digits_train_size
 from .sizes import BUDGET_FIELD, dense_matrices_bytes, parameter_count
+from .switch import interpolation_grid
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 #: the families (Family A, B, C of the paper)
@@ -141,10 +144,32 @@ def _cross_field_problems(config: dict) -> list[str]:
             if need_gb > budget_gb:  # spectra along training are always exact
                 problems.append(f"config field 'along_training.{field}.runs.{i}': the exact spectra of {run} need "
                                 f"{need_gb:.2f} GiB, over {BUDGET_FIELD}={budget_gb}")
+    problems += _switch_problems(config["switch"])
     smallest_n = min([clusters["n_train"], *(setting["n_train"] for setting in fidelity["settings"])])
     if clusters["sgd_batch_size"] > smallest_n:
         problems.append(f"config field 'clusters.sgd_batch_size': {clusters['sgd_batch_size']} exceeds "
                         f"the smallest training size {smallest_n} (clusters.n_train, fidelity.settings)")
+    return problems
+
+
+def _switch_problems(switch: dict) -> list[str]:
+    """Family D: the interpolation grid holds a = 0 and 1; the batches fit the training set;
+    the net fits the images."""
+    problems = []
+    grid = switch["interpolation"]
+    try:
+        interpolation_grid(grid["start"], grid["stop"], grid["points"])
+    except ValueError as error:
+        problems.append(str(error))
+    n_train = N_CIFAR10_TRAIN if switch["source"] == "cifar10" else digits_train_size(switch["digits_test_size"])
+    for part, size in switch["batch_sizes"].items():
+        if size > n_train:
+            problems.append(f"config field 'switch.batch_sizes.{part}': {size} exceeds the {n_train} training "
+                            f"images of {switch['source']}")
+    try:
+        parameter_count(_switch_model(switch, 0))
+    except ValueError as error:
+        problems.append(f"config field 'switch.net': {error}")
     return problems
 
 
@@ -163,6 +188,13 @@ def image_data(config: dict) -> dict:
     images = config["images"]
     keys = ("source", "data_dir", "download", "digits_test_size", "train_subset")
     return {**{key: images[key] for key in keys}, "seed": config["seed"]}
+
+
+def switch_data(config: dict) -> dict:
+    """Family D's data section (source, folder, download, digits split) with the seed."""
+    switch = config["switch"]
+    return {**{key: switch[key] for key in ("source", "data_dir", "download", "digits_test_size")},
+            "seed": config["seed"]}
 
 
 def appendix_b_settings(config: dict) -> dict:
@@ -301,6 +333,36 @@ def _batch_runs(config: dict) -> dict[str, dict]:
              "kernel_size": net["kernel_size"], "padding": net["padding"], "hidden": net["hidden"]}
     return {f"batch_b{b}": _image_run(config, "batch", f"batch_b{b}", model, {"algorithm": "sgd", "batch_size": b})
             for b in config["batch"]["batch_sizes"]}
+
+
+def _switch_model(switch: dict, seed: int) -> dict:
+    net = switch["net"]
+    return {"kind": "alexnet", "input_shape": list(INPUT_SHAPES[switch["source"]]),
+            **{key: net[key] for key in ("channels", "kernel_size", "padding", "pool", "pool_stride", "hidden")},
+            "out_features": N_IMAGE_CLASSES, "seed": seed}
+
+
+#: Family D's two runs, in order; each part after the first starts from the one before
+SWITCH_PARTS = ("part1", "part2")
+
+
+def switch_runs(config: dict) -> dict[str, dict]:
+    """Family D: ``part1`` (SGD at ``switch.batch_sizes.part1`` from the seeded
+    initialisation) and ``part2`` (SGD at the part2 batch size from part1's last weights,
+    ``start_from``), the same constant step size, metrics and a checkpoint every
+    ``record_every`` steps. Sections as ``family_runs``'s (no spectrum: the paper computes
+    none here) and ``num_params``."""
+    switch, seed = config["switch"], config["seed"]
+    model = _switch_model(switch, seed)
+    runs = {}
+    for i, part in enumerate(SWITCH_PARTS):
+        train = {"algorithm": "sgd", "lr": switch["lr"], "max_steps": switch["steps"][part], "grad_tol": 0.0,
+                 "batch_size": switch["batch_sizes"][part], "eval_every": switch["record_every"],
+                 "checkpoint_every": switch["record_every"], "seed": seed,
+                 "eval_batch_size": switch["eval_batch_size"], "keep_checkpoints": 2}
+        runs[part] = {"run": part, "family": "switch", "data": switch_data(config), "model": model, "train": train,
+                      "start_from": SWITCH_PARTS[i - 1] if i else None, "num_params": parameter_count(model)}
+    return runs
 
 
 def along_training_runs(config: dict) -> dict[str, dict]:

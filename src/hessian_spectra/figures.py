@@ -16,6 +16,7 @@ from . import plots
 from .io import load_npz
 from .random_matrix import bbp_outlier
 from .spectrum import COUNT_METHODS, load_along_training, negative_fraction
+from .switch import load_interpolation, switch_curves
 
 STAGES = ("initial point", "end of training")
 
@@ -98,10 +99,21 @@ def negative_fraction_along_training(paths: list[str], *, labels: list[str], rel
     return plots.negative_fraction(runs, reference, title)
 
 
+def batch_switch(paths: list[str], *, title: str) -> plots.plt.Figure:
+    """Fig. 9: ``paths`` = the metrics of Part I and Part II."""
+    return plots.batch_switch(switch_curves(paths), title)
+
+
+def interpolation(paths: list[str], *, title: str) -> plots.plt.Figure:
+    """Fig. 10: ``paths`` = the one file of ``switch.interpolate``."""
+    return plots.interpolation(load_interpolation(paths[0]), title)
+
+
 PLOTS: dict[str, Callable[..., plots.plt.Figure]] = {
     plot.__name__: plot for plot in (full_spectrum, gauss_newton_split, explained_variance, top_eigenvalues_by_k,
                                       top_eigenvalues, negative_eigenvalues, marchenko_pastur,
-                                      spectrum_along_training, negative_fraction_along_training)}
+                                      spectrum_along_training, negative_fraction_along_training,
+                                      batch_switch, interpolation)}
 
 
 def draw(plot: str, paths: list[str], out_pdf: str, *, dpi: int, **options) -> None:

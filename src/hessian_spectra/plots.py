@@ -242,3 +242,42 @@ def negative_fraction(runs: dict[str, dict[str, np.ndarray]], reference: float, 
     rules.set_title("end of training, by numerical-zero rule", fontsize=9)
     fig.suptitle(title)
     return fig
+
+
+def _loss_and_accuracy(title: str) -> tuple[plt.Figure, tuple[plt.Axes, plt.Axes]]:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("loss")
+    axes[1].set_ylabel("accuracy")
+    fig.suptitle(title)
+    return fig, axes
+
+
+def batch_switch(curves, title: str) -> plt.Figure:
+    """Fig. 9: train and test loss (log scale) and accuracy across both parts against the
+    step (``curves``: ``switch.switch_curves``), the switch marked by a dashed line."""
+    fig, axes = _loss_and_accuracy(title)
+    switch_step = curves.loc[curves["part"] == 1, "total_step"].iloc[-1]
+    for ax, quantity in zip(axes, ("loss", "accuracy")):
+        for part, color in (("train", "C0"), ("test", "C1")):
+            ax.plot(curves["total_step"], curves[f"{part}_{quantity}"], lw=1, color=color, label=part)
+        ax.axvline(switch_step, color="0.3", ls="--", lw=0.8, label="batch switch")
+        ax.set_xlabel("step (Part I, then Part II)")
+        ax.legend(fontsize=7)
+    return fig
+
+
+def interpolation(line, title: str) -> plt.Figure:
+    """Fig. 10: train and test loss (log scale) and accuracy along w(a) = w_I + a (w_II - w_I)
+    (``line``: ``switch.load_interpolation``); dotted lines at a = 0 and a = 1."""
+    fig, axes = _loss_and_accuracy(title)
+    for ax, quantity in zip(axes, ("loss", "accuracy")):
+        for part, color in (("train", "C0"), ("test", "C1")):
+            ax.plot(line["a"], line[f"{part}_{quantity}"], marker="o", ms=3, lw=1, color=color, label=part)
+        for end, name in ((0, "w_I (end of Part I)"), (1, "w_II (end of Part II)")):
+            ax.axvline(end, color="0.3", ls=":", lw=0.8)
+            ax.annotate(name, (end, 1), xycoords=("data", "axes fraction"), fontsize=7, rotation=90,
+                        va="top", ha="right")
+        ax.set_xlabel("a")
+        ax.legend(fontsize=7)
+    return fig

@@ -9,11 +9,13 @@ reaches the step beside the sections and never changes a result (the tests check
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .data.split import load_split
 from .hessian import eigenvalues, exact_hessian, hessian_split
@@ -28,18 +30,38 @@ log = logging.getLogger(__name__)
 
 
 #: the config field that sets a family's step size (named when its training diverges)
-STEP_SIZE_FIELDS = {"clusters": "clusters.lr", "fidelity": "clusters.lr", "width": "width.lr", "batch": "batch.lr"}
+STEP_SIZE_FIELDS = {"clusters": "clusters.lr", "fidelity": "clusters.lr", "width": "width.lr", "batch": "batch.lr",
+                    "switch": "switch.lr"}
+
+
+def state_digest(state: dict) -> str:
+    """SHA-256 of a state dict's tensor names, dtypes, shapes and values: which weights a
+    run started from, for its checkpoints' fingerprint."""
+    digest = hashlib.sha256()
+    for name, tensor in state.items():
+        values = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{values.dtype}:{tuple(values.shape)};".encode())
+        digest.update(values.numpy().tobytes())
+    return digest.hexdigest()
 
 
 def train_run(run: dict, data_path: str | Path, run_dir: str | Path, device: str = "auto", *,
-              family: str = "clusters") -> None:
+              family: str = "clusters", start: str | Path | None = None) -> None:
     """Train one run of ``family`` into ``run_dir`` (init.pt, final.pt, metrics.csv,
-    checkpoints/). A non-finite loss or gradient stops it with the step and the config
-    field to change (the family's step size), before anything final is written."""
+    checkpoints/), from the seeded initialisation or, given ``start``, from the weights of
+    that checkpoint (Family D's Part II from Part I's final.pt; its checkpoints remember
+    which weights, so a changed start never resumes an old run). A non-finite loss or
+    gradient stops it with the step and the config field to change (the family's step
+    size), before anything final is written."""
     net = build_model(run["model"])
+    fingerprint = {"data": run["data"], "model": run["model"]}
+    if start is not None:
+        state = torch.load(start, map_location="cpu", weights_only=True)["model"]
+        net.load_state_dict(state)
+        fingerprint["start"] = state_digest(state)
     try:
         result = train(net, load_split(data_path), TrainSettings(**run["train"]), run_dir,
-                       device=resolve_device(device), fingerprint={"data": run["data"], "model": run["model"]})
+                       device=resolve_device(device), fingerprint=fingerprint)
     except NonFiniteError as error:
         raise NonFiniteError(f"{run['run']}: {error} (config field '{STEP_SIZE_FIELDS[family]}')") from error
     log.info("%s: %s", run["run"], result)

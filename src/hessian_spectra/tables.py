@@ -268,3 +268,51 @@ def write(table: str, results: list[dict], stem: str, caption: str) -> None:
     if table not in WRITERS:
         raise ValueError(f"table must be one of {', '.join(WRITERS)}, got {table!r}")
     WRITERS[table](results, stem, caption)
+
+
+#: the columns of the batch-switch table, beside ``quantity`` and ``step``
+SWITCH_COLUMNS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
+
+
+def batch_switch_table(curves: pd.DataFrame, line: pd.DataFrame) -> pd.DataFrame:
+    """Family D's numbers (``switch.switch_curves``, ``switch.load_interpolation``): the end
+    of Part I, the first record after the switch and the jump there, the end of Part II and
+    the change over it; then the barrier: on 0 < a < 1, the largest loss divided by the
+    higher of its two end values (above 1: a barrier, which the paper says is absent) and
+    the lowest accuracy minus the lower end value (below 0: a dip). ``step`` counts both
+    parts; a = 0 and a = 1 are checked to be the end-of-part records."""
+    part1, part2 = curves[curves["part"] == 1], curves[curves["part"] == 2]
+    end1, end2 = part1.iloc[-1], part2.iloc[-1]
+    after = part2[part2["step"] > 0].iloc[0]
+    values = {column: [end1[column], after[column], after[column] - end1[column], end2[column],
+                       end2[column] - end1[column]] for column in SWITCH_COLUMNS}
+    for a, end in ((0.0, end1), (1.0, end2)):
+        at = line[line["a"] == a]
+        if at.empty or not np.allclose(at[list(SWITCH_COLUMNS)].iloc[0], end[list(SWITCH_COLUMNS)].astype(float),
+                                       rtol=1e-6, atol=0):
+            raise ValueError(f"the interpolation at a = {a:g} does not reproduce the end of Part {int(a) + 1}: "
+                             "were they computed from other runs?")
+    inside = line[(line["a"] > 0) & (line["a"] < 1)]
+    ends = line[line["a"].isin([0.0, 1.0])]
+    for column in SWITCH_COLUMNS:
+        if column.endswith("loss"):
+            values[column].append(inside[column].max() / ends[column].max())
+        else:
+            values[column].append(inside[column].min() - ends[column].min())
+    table = pd.DataFrame({
+        "quantity": ["end of Part I", "first record after the switch", "jump (after - end of Part I)",
+                     "end of Part II", "change over Part II (end II - end I)",
+                     "barrier on 0 < a < 1 (loss: max / higher end; accuracy: min - lower end)"],
+        "step": [int(end1["total_step"]), int(after["total_step"]), None, int(end2["total_step"]), None, None],
+        **values})
+    table["step"] = table["step"].astype("Int64")
+    return table
+
+
+def write_batch_switch(metrics_paths: list[str], interpolation_path: str, stem: str, caption: str) -> None:
+    from .switch import load_interpolation, switch_curves
+
+    table = batch_switch_table(switch_curves(metrics_paths), load_interpolation(interpolation_path))
+    readable = _formatted(table, SWITCH_COLUMNS, ())
+    readable["step"] = readable["step"].map(lambda v: "" if pd.isna(v) else f"{v:,}")
+    write_table(table, readable, stem, caption, formats=("csv", "md"))

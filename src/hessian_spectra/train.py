@@ -4,13 +4,21 @@ A run lives in one folder:
 
 * ``checkpoints/step_<t>.pt``: model state, step and metrics so far, written every
   ``checkpoint_every`` steps, at the ``log_checkpoints``-per-decade steps 1, 2, 3, 6, 10, ...
-  (for spectra along training), at step 0 and at the end (atomically);
+  (for spectra along training), at step 0 and at the end (atomically); with
+  ``keep_checkpoints`` > 0 only that many of the newest regular ones are kept (besides
+  step 0 and the log-spaced ones);
 * ``init.pt`` and ``final.pt``: the weights at step 0 and at the end;
 * ``metrics.csv``: step, train loss/accuracy, full-batch gradient norm, test loss/accuracy.
 
 Rerunning after an interruption continues from the newest checkpoint. The mini-batch of
 step t is a function of (seed, t) only, so a resumed run takes exactly the steps an
 uninterrupted run would have taken and ends at the same weights.
+
+On a GPU the loop needs no host round trip per step where nothing per step decides
+anything: the data and each epoch's mini-batch order live on the device, and SGD without
+a per-step stopping test checks that loss and gradient stay finite on the device, reading
+the verdict at every metrics row, checkpoint and the end (so a non-finite step is still
+reported by its number, and no checkpoint or final file holds its weights).
 """
 
 from __future__ import annotations
@@ -45,9 +53,11 @@ class TrainSettings:
     gradient norm < ``grad_tol`` or after ``max_steps``. GD tests the full-batch gradient at
     every step; SGD, by ``stop_on``, the full-batch gradient every ``eval_every`` steps
     (``full_batch``) or the gradient of each step's own mini-batch (``mini_batch``, before
-    the step is taken). Metrics every ``eval_every`` steps, checkpoints every
+    the step is taken). Metrics every ``eval_every`` steps, on the full training and test
+    sets, ``eval_batch_size`` examples per pass (0: all at once); checkpoints every
     ``checkpoint_every`` steps and, when ``log_checkpoints`` > 0, at that many log-spaced
-    steps per decade (``log_spaced_steps``)."""
+    steps per decade (``log_spaced_steps``); ``keep_checkpoints`` > 0 keeps only that many
+    of the newest regular checkpoints (0 keeps all)."""
 
     algorithm: str
     lr: float
@@ -59,6 +69,8 @@ class TrainSettings:
     seed: int = 0
     log_checkpoints: int = 0
     stop_on: str = "full_batch"
+    eval_batch_size: int = 0
+    keep_checkpoints: int = 0
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -69,8 +81,15 @@ class TrainSettings:
             raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
         if self.stop_on not in STOP_RULES:
             raise ValueError(f"stop_on must be one of {STOP_RULES}, got {self.stop_on!r}")
-        if self.log_checkpoints < 0:
-            raise ValueError(f"log_checkpoints must be >= 0, got {self.log_checkpoints}")
+        for field in ("log_checkpoints", "eval_batch_size", "keep_checkpoints"):
+            if getattr(self, field) < 0:
+                raise ValueError(f"{field} must be >= 0, got {getattr(self, field)}")
+
+    @property
+    def checks_every_step(self) -> bool:
+        """Whether a per-step gradient norm decides something (GD's stopping test, SGD's
+        mini-batch one), so the loop reads it on the host at every step anyway."""
+        return self.algorithm == "gd" or (self.stop_on == "mini_batch" and self.grad_tol > 0)
 
     def checkpoint_due(self, step: int) -> bool:
         """Whether training writes a checkpoint after ``step`` steps (besides 0 and the end)."""
@@ -88,11 +107,28 @@ class TrainResult:
     final_grad_norm: float
 
 
-def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+def _chunks(n: int, chunk_size: int) -> list[slice]:
+    """Consecutive slices of at most ``chunk_size`` (all of 0..n at once for 0)."""
+    size = chunk_size or n
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk_size: int = 0) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` on (x, y), ``chunk_size`` examples per
+    pass (0: one pass; chunks sum the per-example losses in float64). One host read."""
     with torch.no_grad():
-        logits = model(x)
-        return (nn.functional.cross_entropy(logits, y).item(),
-                (logits.argmax(1) == y).double().mean().item())
+        if not chunk_size or chunk_size >= len(x):
+            logits = model(x)
+            return (nn.functional.cross_entropy(logits, y).item(),
+                    (logits.argmax(1) == y).double().mean().item())
+        loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
+        correct = torch.zeros((), dtype=torch.float64, device=x.device)
+        for part in _chunks(len(x), chunk_size):
+            logits = model(x[part])
+            loss_sum += nn.functional.cross_entropy(logits, y[part], reduction="sum").double()
+            correct += (logits.argmax(1) == y[part]).double().sum()
+        loss, accuracy = (torch.stack([loss_sum, correct]) / len(x)).tolist()
+        return loss, accuracy
 
 
 def log_spaced_steps(per_decade: int, last: int) -> list[int]:
@@ -127,22 +163,68 @@ def _checked_grad_norm(loss: torch.Tensor, model: nn.Module, step: int, lr: floa
     return math.sqrt(squares)
 
 
-def full_gradient_norm(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Euclidean norm of the gradient of the mean loss over (x, y)."""
+def full_gradient_norm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk_size: int = 0) -> float:
+    """Euclidean norm of the gradient of the mean loss over (x, y), accumulated over passes
+    of ``chunk_size`` examples (0: one pass)."""
     model.zero_grad(set_to_none=True)
-    nn.functional.cross_entropy(model(x), y).backward()
+    if not chunk_size or chunk_size >= len(x):
+        nn.functional.cross_entropy(model(x), y).backward()
+    else:
+        for part in _chunks(len(x), chunk_size):
+            (nn.functional.cross_entropy(model(x[part]), y[part], reduction="sum") / len(x)).backward()
     norm = _grad_norm(model)
     model.zero_grad(set_to_none=True)
     return norm
 
 
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The permutation of the n training examples that SGD walks through in ``epoch``."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def batches_per_epoch(n: int, batch_size: int) -> int:
+    return max(n // batch_size, 1)
+
+
 def batch_indices(step: int, n: int, batch_size: int, seed: int) -> np.ndarray:
-    """Indices of the SGD mini-batch of ``step``: epoch e = step // (n // batch_size) uses a
-    permutation drawn from (seed, e); the incomplete last batch of an epoch is dropped."""
-    per_epoch = max(n // batch_size, 1)
-    epoch, position = divmod(step, per_epoch)
-    order = np.random.default_rng([seed, epoch]).permutation(n)
-    return order[position * batch_size : (position + 1) * batch_size]
+    """Indices of the SGD mini-batch of ``step``: epoch e = step // (n // batch_size) uses
+    ``epoch_order(seed, e, n)``; the incomplete last batch of an epoch is dropped."""
+    epoch, position = divmod(step, batches_per_epoch(n, batch_size))
+    return epoch_order(seed, epoch, n)[position * batch_size : (position + 1) * batch_size]
+
+
+class _DeviceBatches:
+    """``batch_indices`` as device tensors: each epoch's order is copied to the device once."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, device: torch.device):
+        self.n, self.batch_size, self.seed, self.device = n, batch_size, seed, device
+        self.epoch, self.order = -1, None
+
+    def __call__(self, step: int) -> torch.Tensor:
+        epoch, position = divmod(step, batches_per_epoch(self.n, self.batch_size))
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self.order = torch.from_numpy(epoch_order(self.seed, epoch, self.n)).to(self.device)
+        return self.order[position * self.batch_size : (position + 1) * self.batch_size]
+
+
+class _FiniteWatch:
+    """The first step whose loss or gradient was not finite, kept on the device (no host
+    read per step); ``check`` reads it once and raises ``NonFiniteError`` naming the step."""
+
+    def __init__(self, device: torch.device, lr: float):
+        self.first_bad = torch.full((), -1, dtype=torch.long, device=device)
+        self.lr = lr
+
+    def update(self, loss: torch.Tensor, model: nn.Module, step: int) -> None:
+        finite = torch.isfinite(loss.detach()) & torch.isfinite(_squared_grad_norm(model))
+        self.first_bad = torch.where(~finite & (self.first_bad < 0), step, self.first_bad)
+
+    def check(self) -> None:
+        step = int(self.first_bad)
+        if step >= 0:
+            raise NonFiniteError(f"training diverged at step {step}: the loss or the gradient is not finite "
+                                 f"(step size {self.lr}); lower the step size")
 
 
 def save_torch(obj, path: str | Path) -> None:
@@ -160,6 +242,17 @@ def _save_checkpoint(run_dir: Path, model: nn.Module, step: int, rows: list[dict
     state = {"model": model.state_dict(), "step": step, "metrics": rows, "converged": converged,
              "fingerprint": fingerprint}
     save_torch(state, run_dir / "checkpoints" / f"step_{step:08d}.pt")
+
+
+def _prune_checkpoints(run_dir: Path, settings: TrainSettings) -> None:
+    """Delete all but the ``keep_checkpoints`` newest regular checkpoints (never step 0 or
+    a log-spaced one); nothing when it is 0."""
+    if not settings.keep_checkpoints:
+        return
+    kept = _log_steps(settings.log_checkpoints, settings.max_steps) | {0}
+    regular = [path for path in _checkpoints(run_dir) if int(path.stem.removeprefix("step_")) not in kept]
+    for path in regular[: -settings.keep_checkpoints]:
+        path.unlink()
 
 
 def _load(path: Path, device: torch.device) -> dict:
@@ -207,10 +300,13 @@ def train(model: nn.Module, data: Split, settings: TrainSettings, run_dir: str |
     else:
         _save_checkpoint(run_dir, model, 0, rows, False, fingerprint)
     optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr)
+    chunk = settings.eval_batch_size
+    watch = None if settings.checks_every_step else _FiniteWatch(device, settings.lr)
+    batches = _DeviceBatches(len(x), settings.batch_size, settings.seed, device) if settings.algorithm == "sgd" else None
 
     def record(grad_norm: float) -> None:
-        train_loss, train_acc = _evaluate(model, x, y)
-        test_loss, test_acc = _evaluate(model, x_test, y_test)
+        train_loss, train_acc = evaluate(model, x, y, chunk)
+        test_loss, test_acc = evaluate(model, x_test, y_test, chunk)
         rows.append(dict(step=step, train_loss=train_loss, train_accuracy=train_acc,
                          grad_norm=grad_norm, test_loss=test_loss, test_accuracy=test_acc))
 
@@ -226,7 +322,9 @@ def train(model: nn.Module, data: Split, settings: TrainSettings, run_dir: str |
             loss.backward()
             grad_norm = _checked_grad_norm(loss, model, step, settings.lr)  # full batch: the stopping test is free
         elif evaluate_now:
-            grad_norm = full_gradient_norm(model, x, y)
+            if watch is not None:
+                watch.check()
+            grad_norm = full_gradient_norm(model, x, y, chunk)
         below = full_batch_stop and grad_norm < settings.grad_tol
         if evaluate_now or below:
             record(grad_norm)
@@ -234,23 +332,29 @@ def train(model: nn.Module, data: Split, settings: TrainSettings, run_dir: str |
             converged = True
             break
         if settings.algorithm == "sgd":
-            idx = torch.from_numpy(batch_indices(step, len(x), settings.batch_size, settings.seed))
+            idx = batches(step)
             optimizer.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(model(x[idx.to(device)]), y[idx.to(device)])
+            loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
             loss.backward()
-            mini_batch_norm = _checked_grad_norm(loss, model, step, settings.lr)
-            if settings.stop_on == "mini_batch" and mini_batch_norm < settings.grad_tol:
-                converged = True  # the end of the loop records the full-batch norm here
+            if watch is not None:
+                watch.update(loss, model, step)
+            elif _checked_grad_norm(loss, model, step, settings.lr) < settings.grad_tol:
+                converged = True  # the mini-batch stopping test; the end of the loop records the full-batch norm
                 break
         optimizer.step()
         step += 1
         bar.update()
         if settings.checkpoint_due(step):
+            if watch is not None:
+                watch.check()
             _save_checkpoint(run_dir, model, step, rows, converged, fingerprint)
+            _prune_checkpoints(run_dir, settings)
         if callback is not None:
             callback(step, model)
     bar.close()
-    grad_norm = full_gradient_norm(model, x, y)
+    if watch is not None:
+        watch.check()
+    grad_norm = full_gradient_norm(model, x, y, chunk)
     if not rows or rows[-1]["step"] != step:
         record(grad_norm)
     _save_checkpoint(run_dir, model, step, rows, converged, fingerprint)

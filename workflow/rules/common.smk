@@ -9,6 +9,7 @@ from hessian_spectra.config import (
     family_runs,
     fidelity_cells,
     image_data,
+    switch_runs,
     validate_config,
 )
 from hessian_spectra.sizes import spectrum_memory_mb
@@ -124,3 +125,16 @@ ALONG = along_training_runs(config)
 
 def along_path(run):
     return f"{run_dir(ALONG[run]['family'], run)}/along_training.npz"
+
+
+# Family D: part -> its sections (data, model, train, start_from)
+SWITCH_RUNS = switch_runs(config)
+SWITCH_DATA = f"{RESULTS}/data/switch.npz"
+SWITCH_METRICS = [metrics_path("switch", part) for part in SWITCH_RUNS]
+SWITCH_INTERPOLATION = f"{RESULTS}/switch/interpolation.npz"
+
+
+def switch_start(part):
+    """The checkpoint a Family D part starts from: the final weights of the part before."""
+    before = SWITCH_RUNS[part]["start_from"]
+    return [] if before is None else f"{run_dir('switch', before)}/final.pt"

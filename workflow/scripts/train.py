@@ -1,4 +1,5 @@
-"""Snakemake step: train one run (any family); resumes from its checkpoints."""
+"""Snakemake step: train one run (any family; Family D's Part II from its ``start`` input);
+resumes from its checkpoints."""
 from pathlib import Path
 
 from hessian_spectra.jobs import job
@@ -8,4 +9,6 @@ from hessian_spectra.seeding import configure_torch
 with job(snakemake):
     configure_torch(snakemake.threads)
     train_run(snakemake.params.run, snakemake.input.data, Path(snakemake.output.final).parent,
-              device=snakemake.resources.device, family=snakemake.wildcards.family)
+              device=snakemake.resources.device,
+              family=snakemake.params.get("family") or snakemake.wildcards.family,
+              start=snakemake.input.get("start") or None)

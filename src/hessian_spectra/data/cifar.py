@@ -82,13 +82,22 @@ def load_cifar10(root: str | os.PathLike, *, download: bool = False) -> tuple[Sp
         images = np.asarray(dataset.data).transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255)
         parts.append((images, np.asarray(dataset.targets, dtype=np.int64)))
     (x_train, y_train), (x_test, y_test) = parts
-    mean = x_train.mean(axis=(0, 2, 3), dtype=np.float64)
-    std = x_train.std(axis=(0, 2, 3), dtype=np.float64)
+    return standardise_channels(Split(x_train, y_train, x_test, y_test, n_classes=10))
+
+
+def standardise_channels(split: Split) -> tuple[Split, dict]:
+    """CIFAR-style preprocessing of images (N, C, H, W) scaled to [0, 1]: each channel's
+    mean subtracted and divided by its (population) std, both over the *training* images,
+    and the test images mapped with the same constants. Returns the standardised split and
+    the constants, ``channel_mean`` and ``channel_std`` (lists of C floats)."""
+    mean = split.x_train.mean(axis=(0, 2, 3), dtype=np.float64)
+    std = split.x_train.std(axis=(0, 2, 3), dtype=np.float64)
     if not np.all(std > 0):
-        raise ValueError(f"CIFAR10 training images in {folder} have a constant channel (std {std.tolist()})")
+        raise ValueError(f"the training images have a constant channel (std {std.tolist()})")
 
     def standardise(images: np.ndarray) -> np.ndarray:
         return ((images - mean[:, None, None]) / std[:, None, None]).astype(np.float32)
 
-    split = Split(standardise(x_train), y_train, standardise(x_test), y_test, n_classes=10)
-    return split, {"channel_mean": mean.tolist(), "channel_std": std.tolist()}
+    standardised = Split(standardise(split.x_train), split.y_train, standardise(split.x_test), split.y_test,
+                         split.n_classes)
+    return standardised, {"channel_mean": mean.tolist(), "channel_std": std.tolist()}

@@ -143,15 +143,11 @@ def load_mnist(root: str | os.PathLike, *, variant: str = "mnist", download: boo
     return Split(*parts, n_classes=10)
 
 
-def load_digits_images(*, test_size: float | int, seed: int) -> Split:
+def digits_pixels(*, test_size: float | int, seed: int) -> Split:
     """scikit-learn's bundled digits (1,797 real 8x8 images, pixel values 0..16, 10
-    classes) as float32 (N, 1, 8, 8) images, int64 labels.
-
-    Seeded, stratified train/test split (``train_test_split(test_size=test_size,
-    stratify=labels, random_state=seed)``). Pixels are scaled to [0, 1] by /16, then go
-    through ``normalise`` with the mean and (population) standard deviation of all pixels
-    of the *training* images (one scalar each), so the training pixels have mean 0 and
-    std 1 and the test images are mapped with the same constants."""
+    classes) as float32 (N, 1, 8, 8) images scaled to [0, 1] (/16), int64 labels, split by
+    a seeded, stratified ``train_test_split(test_size=test_size, stratify=labels,
+    random_state=seed)``. Not standardised: the callers choose how."""
     from sklearn.datasets import load_digits  # imported here: slow
     from sklearn.model_selection import train_test_split
 
@@ -160,8 +156,18 @@ def load_digits_images(*, test_size: float | int, seed: int) -> Split:
     labels = digits.target.astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(
         images, labels, test_size=test_size, stratify=labels, random_state=seed)
+    return Split(x_train, y_train, x_test, y_test, n_classes=10)
+
+
+def load_digits_images(*, test_size: float | int, seed: int) -> Split:
+    """``digits_pixels`` through ``normalise`` with the mean and (population) standard
+    deviation of all pixels of the *training* images (one scalar each), so the training
+    pixels have mean 0 and std 1 and the test images are mapped with the same constants."""
+    pixels = digits_pixels(test_size=test_size, seed=seed)
+    x_train = pixels.x_train
     mean, std = float(x_train.mean(dtype=np.float64)), float(x_train.std(dtype=np.float64))
-    return Split(normalise(x_train, mean, std), y_train, normalise(x_test, mean, std), y_test, n_classes=10)
+    return Split(normalise(x_train, mean, std), pixels.y_train, normalise(pixels.x_test, mean, std),
+                 pixels.y_test, n_classes=10)
 
 
 def stratified_subset(labels, size: int, seed: int) -> np.ndarray:

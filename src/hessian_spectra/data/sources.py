@@ -4,6 +4,17 @@ can size its models at parse time without importing either."""
 
 from __future__ import annotations
 
+import math
+
 #: source -> (channels, height, width) of its images
 INPUT_SHAPES: dict[str, tuple[int, int, int]] = {"digits": (1, 8, 8), "mnist": (1, 28, 28),
-                                                 "fashion_mnist": (1, 28, 28)}
+                                                 "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+#: images in scikit-learn's bundled digits, and in CIFAR10's training batches
+N_DIGITS = 1797
+N_CIFAR10_TRAIN = 50_000
+
+
+def digits_train_size(test_size: float) -> int:
+    """How many digits ``train_test_split(test_size=test_size)`` keeps for training (it
+    rounds the test part up)."""
+    return N_DIGITS - math.ceil(test_size * N_DIGITS)

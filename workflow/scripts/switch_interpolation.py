@@ -1,0 +1,12 @@
+"""Snakemake step: loss and accuracy along the straight line between Part I's and Part II's
+end points (Fig. 10)."""
+from hessian_spectra.jobs import job
+from hessian_spectra.seeding import configure_torch
+from hessian_spectra.switch import interpolate, interpolation_grid
+
+with job(snakemake):
+    configure_torch(snakemake.threads)
+    grid = interpolation_grid(**snakemake.params.interpolation)
+    interpolate(snakemake.params.model, snakemake.input.data, snakemake.input.start, snakemake.input.end, grid,
+                snakemake.output[0], eval_batch_size=snakemake.params.eval_batch_size,
+                device=snakemake.resources.device)

@@ -52,7 +52,7 @@ rule switch_train:
         ENVIRONMENT
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=6000,  # CIFAR10 as float32 (0.7 GB) and a batch of 1,000 with its activations
         runtime=1440,
         gpu=GPUS,
         device=EXECUTION["device"],

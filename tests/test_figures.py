@@ -21,6 +21,14 @@ def _spectrum(path, num_params: int = 50) -> str:
     return str(path)
 
 
+def _lanczos_with_density(path, num_params: int = 500) -> str:
+    values = np.sort(np.concatenate([RNG.uniform(1, 2, 3), RNG.normal(0, 1e-2, num_params - 3)]))
+    nodes = np.sort(RNG.choice(values, (4, 20)), axis=1)
+    save_npz(path, metadata={"num_params": num_params, "method": "lanczos"}, largest=values[::-1][:5].copy(),
+             smallest=values[:5].copy(), slq_nodes=nodes, slq_weights=np.full_like(nodes, 1 / 20))
+    return str(path)
+
+
 def _pca(path) -> str:
     rows = ["k,component,explained_variance_ratio"] + [f"{k},{i + 1},{0.5 ** (i + 1)}" for k in (2, 5) for i in range(6)]
     path.write_text("\n".join(rows) + "\n")
@@ -62,8 +70,9 @@ CASES = {
     "top_eigenvalues_by_k": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz")],
                                        {"k": [2, 5], "thresholds": [0.1, 0.2], "top": 10}),
     "top_eigenvalues": lambda d: ([_spectrum(d / "a.npz")], {"labels": ["n = 3"], "top": 10}),
-    "negative_eigenvalues": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz", 80)],
-                                       {"labels": ["a", "b"], "by": "fraction"}),
+    "negative_eigenvalues": lambda d: ([_spectrum(d / "a.npz"), _spectrum(d / "b.npz", 80),
+                                        _lanczos_with_density(d / "c.npz")],
+                                       {"labels": ["a", "b", "estimated"], "by": "fraction"}),
     "marchenko_pastur": lambda d: ([_appendix_b(d / "b.npz")], {}),
     "spectrum_along_training": lambda d: ([_along(d / "a.npz"), _along(d / "b.npz", 5)], {
         "labels": ["a", "b"], "outliers": [{"window": 10, "threshold": 0.5}] * 2}),

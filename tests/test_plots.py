@@ -22,7 +22,7 @@ def test_save_figure_needs_a_pdf_path(tmp_path):
 
 
 def test_negative_eigenvalues_counts_only_those_below_the_numerical_zero():
-    fig = plots.negative_eigenvalues({"run": (np.array([-0.5, -1e-18, 0.0, 2.0]), 4)}, "count", "t")
+    fig = plots.negative_eigenvalues({"run": (np.array([-0.5, -1e-18, 0.0, 2.0]), 4, None)}, "count", "t")
     assert fig.axes[0].get_lines()[0].get_ydata().tolist() == [-0.5]
     with pytest.raises(ValueError, match="by must be"):
-        plots.negative_eigenvalues({"a": (np.array([-1.0, 1.0]), 2)}, "rank", "t")
+        plots.negative_eigenvalues({"a": (np.array([-1.0, 1.0]), 2, None)}, "rank", "t")

@@ -13,6 +13,8 @@ from hessian_spectra.hessian import exact_hessian
 from hessian_spectra.io import load_npz
 from hessian_spectra.models import build_model
 from hessian_spectra.runs import spectrum, train_run
+from hessian_spectra.density import negative_estimate
+from hessian_spectra.spectrum import negative_part
 from hessian_spectra.train import NonFiniteError
 
 MLP = {"kind": "mlp", "in_features": 5, "hidden": [6], "out_features": 3, "activation": "tanh", "seed": 1}
@@ -67,6 +69,20 @@ def test_lanczos_spectrum_file_holds_the_edges_with_their_convergence(saved_run)
     exact = np.linalg.eigvalsh(exact_hessian(net, x, y).numpy())
     assert np.allclose(arrays["largest"], exact[::-1][:3], atol=1e-8) and np.allclose(arrays["smallest"], exact[:3], atol=1e-8)
     assert meta["method"] == "lanczos" and meta["lanczos"]["converged"] and "hessian" not in arrays
+
+
+def test_lanczos_spectrum_file_with_an_slq_density_brackets_the_negative_count(saved_run):
+    net, folder = saved_run
+    lanczos = {**EXACT, "method": "lanczos", "decompose": False,
+               "lanczos": {"k": 3, "tol": 1e-10, "max_products": 2000, "seed": 4},
+               "slq": {"probes": 6, "steps": 20, "seed": 1}}
+    spectrum("r", MLP, lanczos, folder / "data.npz", folder / "final.pt", folder / "s.npz", execution=EXECUTION)
+    arrays, meta = load_npz(folder / "s.npz")
+    assert arrays["slq_nodes"].shape == arrays["slq_weights"].shape == (6, 20) and meta["slq"]["probes"] == 6
+    x, y = load_split(folder / "data.npz").tensors()
+    exact = np.linalg.eigvalsh(exact_hessian(net, x, y).numpy())
+    count = negative_estimate(arrays, meta["num_params"])
+    assert count.low <= len(negative_part(exact)) <= count.high
 
 
 def test_train_run_writes_the_run_folder(saved_run):

@@ -120,3 +120,24 @@ def test_negative_fraction_table_applies_every_numerical_zero_rule(tmp_path):
     assert table["rel_0.0001"].tolist() == [0.4, 0.0]
     assert table["rel_0.01"].tolist() == [0.2, 0.0]
     assert "60.00%" in (tmp_path / "t.md").read_text()
+
+
+def test_run_table_says_where_each_negative_count_comes_from(tmp_path):
+    """Exact spectra are counted; a Lanczos file with an SLQ density is estimated, with its
+    interval (here an exact rule: every probe's Krylov space holds the whole spectrum)."""
+    results = _results(tmp_path, ks=(3,))
+    values = np.sort(results[0]["arrays"]["hessian"])
+    nodes = np.tile(values, (4, 1))
+    estimated = {"largest": values[::-1][:3].copy(), "smallest": values[:3].copy(), "slq_nodes": nodes,
+                 "slq_weights": np.full_like(nodes, 1 / len(values))}
+    lanczos = {**results[0], "arrays": estimated, "metadata": {**results[0]["metadata"], "method": "lanczos"}}
+    edges_only = {**lanczos, "arrays": {key: estimated[key] for key in ("largest", "smallest")}}
+    write("run_table", [results[0], lanczos, edges_only], str(tmp_path / "runs"), "caption")
+    table = pd.read_csv(tmp_path / "runs.csv")
+    assert table["negative_method"].tolist() == ["exact", "slq estimate", "unknown (edges only)"]
+    exact_count = table["n_negative"].iloc[0]
+    assert table["n_negative"].iloc[1] == pytest.approx(exact_count)
+    assert table["negative_low"].iloc[1] <= exact_count / 43 <= table["negative_high"].iloc[1]
+    assert pd.isna(table["n_negative"].iloc[2])
+    markdown = (tmp_path / "runs.md").read_text()
+    assert f"~{exact_count:.0f}" in markdown and "n/a" in markdown

@@ -220,7 +220,9 @@ def choose_method(method: str, num_params: int, budget_gb: float, n_matrices: in
 def _spectrum(config: dict, model: dict, *, method: str, decompose: bool) -> dict:
     """How a run's spectrum is computed: ``method`` (exact | lanczos, ``auto`` resolved here
     by the memory budget), ``decompose`` (also G and R), and for Lanczos its settings and
-    start-vector seed (None for the exact method, which has no settings)."""
+    start-vector seed (None for the exact method, which has no settings), and with Lanczos
+    the stochastic Lanczos quadrature that estimates the rest of the spectrum (``slq``:
+    probes, steps, seed)."""
     num_params, budget_gb = parameter_count(model), config["hessian"]["memory_budget_gb"]
     n_matrices = 3 if decompose else 1  # the G/R split (Fig. 1b) holds H, G and R
     chosen = choose_method(method, num_params, budget_gb, n_matrices)
@@ -230,10 +232,13 @@ def _spectrum(config: dict, model: dict, *, method: str, decompose: bool) -> dic
                           f"{need_gb:.2f} GiB ({n_matrices} dense float64 matrices plus workspace), over "
                           f"{BUDGET_FIELD}={budget_gb}; raise it, or set spectrum.method to auto or lanczos")
     spectrum = config["spectrum"]
-    lanczos = None if chosen == "exact" else {
-        "k": spectrum["edge_k"], "tol": spectrum["lanczos_tol"],
-        "max_products": spectrum["lanczos_max_products"], "seed": config["seed"]}
-    return {"method": chosen, "decompose": decompose, "num_params": num_params, "lanczos": lanczos}
+    if chosen == "exact":
+        return {"method": chosen, "decompose": decompose, "num_params": num_params, "lanczos": None}
+    lanczos = {"k": spectrum["edge_k"], "tol": spectrum["lanczos_tol"],
+               "max_products": spectrum["lanczos_max_products"], "seed": config["seed"]}
+    # the density of the whole spectrum (Fig. 6's negative part) where no dense matrix fits
+    slq = {"probes": spectrum["slq_probes"], "steps": spectrum["slq_steps"], "seed": config["seed"]}
+    return {"method": chosen, "decompose": decompose, "num_params": num_params, "lanczos": lanczos, "slq": slq}
 
 
 #: what the fidelity ablation varies in a Family A run (``clusters`` keys)

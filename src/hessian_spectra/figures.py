@@ -15,7 +15,8 @@ import numpy as np
 from . import plots
 from .io import load_npz
 from .random_matrix import bbp_outlier
-from .spectrum import COUNT_METHODS, load_along_training, negative_fraction
+from .density import SLQDensity, negative_estimate
+from .spectrum import COUNT_METHODS, load_along_training, negative_fraction, numerical_zero_of
 from .switch import load_interpolation, switch_curves
 
 STAGES = ("initial point", "end of training")
@@ -57,11 +58,27 @@ def top_eigenvalues(paths: list[str], *, labels: list[str], top: int, title: str
     return plots.top_eigenvalues({label: a["largest"] for label, a in zip(labels, _arrays(paths))}, top, title)
 
 
+def _estimated_negative_part(arrays: dict[str, np.ndarray], size: int, points: int = 200) -> dict:
+    """The SLQ estimate of the negative part of a Lanczos spectrum: eigenvalue t (from the
+    lowest node to the numerical zero) against the estimated count of eigenvalues <= t,
+    and the estimated number below the numerical zero with its interval."""
+    count = negative_estimate(arrays, size)
+    density = SLQDensity.from_arrays(arrays, size)
+    tau = numerical_zero_of(size, max(abs(float(arrays["largest"][0])), abs(float(arrays["smallest"][0]))))
+    lowest = float(density.nodes.min())
+    grid = np.linspace(lowest, -tau, points) if lowest < -tau else np.array([])
+    return {"eigenvalue": grid, "count": density.cumulative(grid), "negative": count}
+
+
 def negative_eigenvalues(paths: list[str], *, labels: list[str], by: str, title: str) -> plots.plt.Figure:
-    """Fig. 5, 6 and 8: the negative eigenvalues of each run by count or by fraction of M."""
-    loaded = [load_npz(path) for path in paths]
-    values = {label: (arrays["smallest"], meta["num_params"]) for label, (arrays, meta) in zip(labels, loaded)}
-    return plots.negative_eigenvalues(values, by, title)
+    """Fig. 5, 6 and 8: the negative eigenvalues of each run by count or by fraction of M;
+    where only the Lanczos edges are known, with the SLQ estimate of the whole negative part."""
+    spectra = {}
+    for label, path in zip(labels, paths):
+        arrays, meta = load_npz(path)
+        estimated = _estimated_negative_part(arrays, meta["num_params"]) if "slq_nodes" in arrays else None
+        spectra[label] = (arrays["smallest"], meta["num_params"], estimated)
+    return plots.negative_eigenvalues(spectra, by, title)
 
 
 def marchenko_pastur(paths: list[str], *, title: str) -> plots.plt.Figure:

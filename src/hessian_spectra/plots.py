@@ -135,20 +135,31 @@ def top_eigenvalues(spectra: dict[str, np.ndarray], top: int, title: str) -> plt
     return fig
 
 
-def negative_eigenvalues(spectra: dict[str, tuple[np.ndarray, int]], by: str, title: str) -> plt.Figure:
+def negative_eigenvalues(spectra: dict[str, tuple[np.ndarray, int, dict | None]], by: str,
+                         title: str) -> plt.Figure:
     """Fig. 5, 6 and 8: the negative eigenvalues (below the numerical zero,
     ``spectrum.negative_part``) in ascending order (most negative first)
     against their count i (``by="count"``) or against i / M (``by="fraction"``).
-    ``spectra`` maps a label to (eigenvalues, M); when only the smallest few eigenvalues
-    are known (Lanczos) the curve ends where they end."""
+    ``spectra`` maps a label to (eigenvalues, M, estimated): with every eigenvalue known
+    (exact) a solid curve; with only the Lanczos edges, their values as dots and, when
+    ``estimated`` (``figures._estimated_negative_part``: eigenvalue, count, negative) is
+    given, the SLQ estimate of the whole negative part as a dashed curve labelled so."""
     if by not in ("count", "fraction"):
         raise ValueError(f"by must be 'count' or 'fraction', got {by!r}")
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for label, (values, num_params) in spectra.items():
+    for label, (values, num_params, estimated) in spectra.items():
         negative = negative_part(values)
         ranks = np.arange(1, len(negative) + 1)
         x = ranks if by == "count" else ranks / num_params
-        ax.plot(x, negative, lw=1.2, label=f"{label} ({len(negative)} negative, M={num_params})")
+        if estimated is None:
+            ax.plot(x, negative, lw=1.2, label=f"{label} ({len(negative)} negative, M={num_params})")
+            continue
+        count = estimated["negative"]
+        fraction, low, high = count.fraction
+        line, = ax.plot(x, negative, ls="none", marker=".", ms=3, label=f"{label}: Lanczos edge ({len(negative)} values)")
+        counts = estimated["count"] if by == "count" else estimated["count"] / num_params
+        ax.plot(counts, estimated["eigenvalue"], ls="--", lw=1.2, color=line.get_color(),
+                label=f"{label}: estimated (SLQ), {fraction:.2%} negative [{low:.2%}, {high:.2%}], M={num_params}")
     ax.axhline(0, color="0.3", lw=0.6)
     ax.set_xlabel("i (ascending order)" if by == "count" else "i / M")
     ax.set_ylabel("eigenvalue")

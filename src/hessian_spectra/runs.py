@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .data.split import load_split
+from .density import hessian_density
 from .hessian import eigenvalues, exact_hessian, hessian_split
 from .io import save_npz
 from .lanczos import hessian_edges
@@ -82,10 +83,12 @@ def spectrum(run: str, model: dict, spectrum: dict, data_path: str | Path, check
     """Hessian eigenvalues of a run's ``model`` at a checkpoint, on the training data, as .npz.
 
     ``spectrum`` is the run's spectrum section: ``method`` exact | lanczos, ``decompose``
-    (also G and R), ``lanczos`` (k, tol, max_products, seed). Arrays: ``largest``
-    (descending) and ``smallest`` (ascending), ``lanczos["k"]`` of each (all of them with
-    the exact method); with the exact method also ``hessian`` (every eigenvalue,
-    ascending) and, when ``decompose``, ``gauss_newton`` and ``residual``.
+    (also G and R), ``lanczos`` (k, tol, max_products, seed), ``slq`` (probes, steps,
+    seed; optional). Arrays: ``largest`` (descending) and ``smallest`` (ascending),
+    ``lanczos["k"]`` of each (all of them with the exact method); with the exact method
+    also ``hessian`` (every eigenvalue, ascending) and, when ``decompose``,
+    ``gauss_newton`` and ``residual``; with Lanczos and ``slq`` also the density's
+    ``slq_nodes`` and ``slq_weights`` (``density.SLQDensity``).
     ``execution``: device, engine, batch_size, chunk_size, memory_budget_gb."""
     net = load_model(model, checkpoint)
     x, y = load_split(data_path).tensors("train")
@@ -106,6 +109,12 @@ def spectrum(run: str, model: dict, spectrum: dict, data_path: str | Path, check
         values = {"largest": edges.largest, "smallest": edges.smallest}
         metadata["lanczos"] = {"converged": edges.converged, "n_products": edges.n_products,
                                "max_residual": float(np.max(edges.residual_norms))}
+        if spectrum.get("slq"):
+            slq = spectrum["slq"]
+            density = hessian_density(net, x, y, probes=slq["probes"], steps=slq["steps"], seed=slq["seed"],
+                                      batch_size=execution["batch_size"], device=device)
+            values.update(density.arrays())
+            metadata["slq"] = {key: slq[key] for key in ("probes", "steps")}
     metadata["seconds"] = time.perf_counter() - start
     save_npz(out, metadata=metadata, **values)
     log.info("%s: M=%d, %s; %.1f s", run, metadata["num_params"], spectrum["method"], metadata["seconds"])

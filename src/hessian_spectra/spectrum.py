@@ -27,7 +27,13 @@ def numerical_zero(values: np.ndarray) -> float:
     """The size below which an eigenvalue of a dense float64 eigensolve is indistinguishable
     from zero: M * eps * max |lambda| (the usual numerical-rank tolerance)."""
     values = np.asarray(values, dtype=np.float64)
-    return len(values) * np.finfo(np.float64).eps * float(np.abs(values).max(initial=0.0))
+    return numerical_zero_of(len(values), float(np.abs(values).max(initial=0.0)))
+
+
+def numerical_zero_of(size: int, scale: float) -> float:
+    """``numerical_zero`` of a spectrum known by its size M and max |lambda| only (Lanczos
+    edges and an SLQ density)."""
+    return size * np.finfo(np.float64).eps * scale
 
 
 def negative_part(values: np.ndarray, relative_tolerance: float | None = None) -> np.ndarray:

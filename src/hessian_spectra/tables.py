@@ -13,6 +13,7 @@ from importlib.resources import files
 import numpy as np
 import pandas as pd
 
+from .density import negative_estimate
 from .io import load_npz, save_text
 from .spectrum import COUNT_METHODS, load_along_training, load_counts, negative_fraction, negative_part
 
@@ -116,22 +117,40 @@ def run_table(results: list[dict]) -> pd.DataFrame:
     rows = []
     for item in results:
         arrays, meta, counts, last = item["arrays"], item["metadata"], item["counts"], item["metrics"]
-        exact = meta["method"] == "exact"
-        negative = len(negative_part(arrays["hessian"])) if exact else None
+        negative = _negative_count(arrays, meta)
         rows.append({
             "run": item["run"]["run"], "num_params": meta["num_params"], "method": meta["method"],
             "steps": int(last["step"]),
             **{key: float(last[key]) for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")},
             **{f"lambda_{i + 1}": float(arrays["largest"][i]) for i in range(N_TOP)},
-            "n_negative": negative, "fraction_negative": None if negative is None else negative / meta["num_params"],
+            **negative,
             "most_negative": float(arrays["smallest"][0]),
             **{m: counts[m] for m in COUNT_METHODS},
             "cutoff_threshold": counts["threshold"], "window": counts["window"],
         })
     table = pd.DataFrame(rows)
-    table["n_negative"] = table["n_negative"].astype("Int64")
     table["elbow"] = table["elbow"].astype("Int64")
     return table
+
+
+def _negative_count(arrays: dict[str, np.ndarray], meta: dict) -> dict:
+    """The negative part of a run's spectrum and where the number comes from
+    (``negative_method``): counted (exact: every eigenvalue), estimated with its interval
+    (Lanczos edges and an SLQ density), or unknown (Lanczos edges only)."""
+    size = meta["num_params"]
+    if meta["method"] == "exact":
+        n = len(negative_part(arrays["hessian"]))
+        low = high = n
+        method = "exact"
+    elif "slq_nodes" in arrays:
+        estimate = negative_estimate(arrays, size)
+        n, low, high = estimate.estimate, estimate.low, estimate.high
+        method = "slq estimate"
+    else:
+        return {"n_negative": None, "fraction_negative": None, "negative_low": None, "negative_high": None,
+                "negative_method": "unknown (edges only)"}
+    return {"n_negative": n, "fraction_negative": n / size, "negative_low": low / size, "negative_high": high / size,
+            "negative_method": method}
 
 
 def _formatted(table: pd.DataFrame, general: tuple[str, ...], percent: tuple[str, ...]) -> pd.DataFrame:
@@ -147,7 +166,13 @@ def _formatted(table: pd.DataFrame, general: tuple[str, ...], percent: tuple[str
 
 def run_table_readable(table: pd.DataFrame) -> pd.DataFrame:
     general = ("train_loss", "test_loss", *(f"lambda_{i + 1}" for i in range(N_TOP)), "most_negative")
-    return _formatted(table, general, ("train_accuracy", "test_accuracy", "fraction_negative")).drop(columns=["window"])
+    readable = _formatted(table, general, ("train_accuracy", "test_accuracy", "fraction_negative"))
+    estimated = table["negative_method"] == "slq estimate"
+    readable["n_negative"] = [("n/a" if pd.isna(n) else f"~{n:.0f}" if guess else f"{n:.0f}")
+                              for n, guess in zip(table["n_negative"], estimated)]
+    readable["negative_interval"] = [f"[{low:.2%}, {high:.2%}]" if guess else ""
+                                     for low, high, guess in zip(table["negative_low"], table["negative_high"], estimated)]
+    return readable.drop(columns=["window", "negative_low", "negative_high"])
 
 
 def write_run_table(results: list[dict], stem: str, caption: str) -> None:

@@ -12,7 +12,8 @@ WIDTH_LABELS = [f"n = {n}" for n in config["width"]["hidden"]]
 BATCH_LABELS = [f"batch {b}" for b in config["batch"]["batch_sizes"]]
 TABLE_NOTE = (
     "the Hessian at the end of training. "
-    "Negative counts need every eigenvalue (exact method); outlier counts as in Table 1."
+    "Negative counts: counted from every eigenvalue (exact method) or, where only the Lanczos edges are "
+    "computed, estimated by stochastic Lanczos quadrature with a 95% interval; outlier counts as in Table 1."
 )
 WIDTH_OUTPUTS = [
     *figure("fig4_width_right_edge"),

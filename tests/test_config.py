@@ -9,7 +9,7 @@ import yaml
 
 from cases import ROOT
 from hessian_spectra.config import (ABLATED, ConfigError, appendix_b_settings, choose_method, family_runs,
-                                    fidelity_cells, load_config, validate_config)
+                                    fidelity_cells, load_config, switch_interpolation, switch_runs, validate_config)
 from hessian_spectra.sizes import dense_matrices_bytes
 
 DEFAULT = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())
@@ -196,6 +196,8 @@ def test_sections_passed_as_params_do_not_depend_on_the_yaml_key_order():
     assert repr(family_runs(shuffled)) == repr(RUNS)
     assert repr(fidelity_cells(shuffled)) == repr(fidelity_cells(DEFAULT))
     assert repr(appendix_b_settings(shuffled)) == repr(appendix_b_settings(DEFAULT))
+    assert repr(switch_runs(shuffled)) == repr(switch_runs(DEFAULT))
+    assert repr(switch_interpolation(shuffled)) == repr(switch_interpolation(DEFAULT))
 
 
 def test_the_fidelity_ablation_trains_only_the_runs_table_1_does_not_have():

@@ -160,3 +160,22 @@ def test_eigenvalues_against_numpy():
     assert np.allclose(eigenvalues(sym), np.linalg.eigvalsh(sym.numpy()), atol=1e-12)
     with pytest.raises(ValueError, match="square"):
         eigenvalues(torch.zeros(3, 4))
+
+
+def test_on_cuda_the_memory_check_reads_the_devices_free_memory(monkeypatch):
+    """Runs without a GPU: the check asks torch.cuda.mem_get_info, faked here, and refuses
+    before anything is allocated on the device."""
+    asked = []
+
+    def mem_get_info(device):
+        asked.append(device)
+        return 2 * 2**30, 80 * 2**30  # 2 GiB free of 80
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", mem_get_info)
+    cuda = torch.device("cuda")
+    check_memory(10_000, budget_gb=100, device=cuda)  # 1.5 GiB with workspace: fits the 2 GiB free
+    with pytest.raises(HessianMemoryError, match=r"has 2\.00 GiB free \(of 80\.00 GiB\)"):
+        check_memory(20_000, budget_gb=100, device=cuda)  # 6 GiB
+    assert asked == [cuda, cuda]
+    check_memory(20_000, budget_gb=100, device=torch.device("cpu"))  # the CPU has no such check
+    assert len(asked) == 2

@@ -197,6 +197,12 @@ def switch_data(config: dict) -> dict:
             "seed": config["seed"]}
 
 
+def switch_interpolation(config: dict) -> dict:
+    """Family D's grid (``switch.interpolation``: start, stop, points) in a fixed key order."""
+    grid = config["switch"]["interpolation"]
+    return {key: grid[key] for key in ("start", "stop", "points")}
+
+
 def appendix_b_settings(config: dict) -> dict:
     """The ``appendix_b`` section with the seed, in a fixed key order (Snakemake compares
     params as text, so the order must not depend on how the YAML file was written)."""

@@ -69,16 +69,25 @@ def num_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def check_memory(num_params: int, budget_gb: float, n_matrices: int = 1) -> None:
-    """Refuse before allocating when the dense matrices exceed ``budget_gb``."""
+def check_memory(num_params: int, budget_gb: float, n_matrices: int = 1, device: torch.device | None = None) -> None:
+    """Refuse before allocating when the dense matrices exceed ``budget_gb`` or, on a CUDA
+    ``device``, the memory free on it now (``torch.cuda.mem_get_info``): the matrices are
+    assembled and diagonalised there, and nothing falls back to the CPU."""
     need = dense_matrices_bytes(num_params, n_matrices)
+    what = (f"the exact Hessian of M={num_params} parameters needs about {need / 2**30:.2f} GiB ({n_matrices} "
+            f"dense float64 matrices of M^2 x 8 bytes plus workspace)")
     if need > budget_gb * 2**30:
         raise HessianMemoryError(
-            f"the exact Hessian of M={num_params} parameters needs about "
-            f"{need / 2**30:.2f} GiB ({n_matrices} dense float64 matrices of M^2 x 8 bytes "
-            f"plus workspace), over the budget {BUDGET_FIELD}={budget_gb} GiB; raise "
+            f"{what}, over the budget {BUDGET_FIELD}={budget_gb} GiB; raise "
             f"{BUDGET_FIELD}, shrink the model, or use spectrum.method: lanczos"
         )
+    if device is not None and device.type == "cuda":
+        free, total = torch.cuda.mem_get_info(device)
+        if need > free:
+            raise HessianMemoryError(
+                f"{what}, but {device} has {free / 2**30:.2f} GiB free (of {total / 2**30:.2f} GiB); free the "
+                f"device, use a larger one, or use spectrum.method: lanczos (or device: cpu with enough memory)"
+            )
 
 
 def _batches(inputs: Tensor, targets: Tensor, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
@@ -278,8 +287,8 @@ def _prepare(model, inputs, targets, engine, memory_budget_gb, n_matrices, devic
     engine = _choose_engine(model, engine)
     if len(inputs) != len(targets) or len(inputs) == 0:
         raise ValueError(f"need as many targets as inputs (>0), got {len(inputs)} and {len(targets)}")
-    check_memory(num_parameters(model), memory_budget_gb, n_matrices)
     device = torch.device(device) if device is not None else next(model.parameters()).device
+    check_memory(num_parameters(model), memory_budget_gb, n_matrices, device)
     model64 = _float64_copy(model, device)
     inputs = inputs.to(device=device, dtype=DTYPE)
     targets = targets.to(device=device, dtype=torch.long)

@@ -9,6 +9,7 @@ from hessian_spectra.config import (
     family_runs,
     fidelity_cells,
     image_data,
+    switch_interpolation,
     switch_runs,
     validate_config,
 )

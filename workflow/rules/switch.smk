@@ -84,7 +84,7 @@ rule switch_interpolation:
         device=EXECUTION["device"],
     params:
         model=SWITCH_RUNS["part1"]["model"],
-        interpolation=SWITCH["interpolation"],
+        interpolation=switch_interpolation(config),
         eval_batch_size=SWITCH["eval_batch_size"],
     script:
         "../scripts/switch_interpolation.py"

@@ -1,0 +1,127 @@
+"""The paper's sizes, stage by stage, on the device this machine has: the Family B nets
+784-n-10 (n = 10, 30, 50, 70: M = 7,960 ... 55,660) and the Family C convnet (31,770
+parameters), on 1,000 synthetic 28x28 images of the real shape (the cost does not depend
+on the pixel values; standard normal pixels, random labels).
+
+Per net: training steps per second (full-batch GD for the MLPs, batch 512 for the
+convnet, as the paper profile trains them), then, where the dense matrix fits the memory
+(``--memory-gb``, default 70% of this machine's RAM; on CUDA also the device's free
+memory), the exact path (assembly by ``hessian.exact_hessian`` on the device, then
+``torch.linalg.eigvalsh`` there); otherwise the ``auto`` path's Lanczos edges (50 from
+each end, as the paper profile asks). And the SLQ density (10 probes x 80 steps, as the
+profiles' ``spectrum.slq_*``) with its estimated negative fraction, compared with the
+exact one wherever the exact spectrum was computed. The nets are trained for
+``--train-steps`` GD steps first, so that the spectrum has the shape of a trained net's.
+
+Prints one line per net and stage and, last,
+``device=<cpu|cuda> largest_exact_M=<m> seconds_per_exact_spectrum=<s> slq_negative_fraction_error=<e>``
+(for the largest exact net: assembly plus eigenvalues, and |SLQ - exact| negative fraction).
+
+Run: ``.venv/bin/python benchmarks/paper_scale.py [--nets n10 n30 n50 n70 convnet]``. On 2 CPU
+cores n10 takes minutes and n30 about half an hour; the rest wants a GPU or hours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+from hessian_spectra.data.split import Split
+from hessian_spectra.density import hessian_density
+from hessian_spectra.hessian import eigenvalues, exact_hessian
+from hessian_spectra.lanczos import hessian_edges
+from hessian_spectra.models import convnet, mlp
+from hessian_spectra.seeding import resolve_device
+from hessian_spectra.sizes import dense_matrices_bytes
+from hessian_spectra.spectrum import negative_part, numerical_zero_of
+from hessian_spectra.train import TrainSettings, train
+
+N_IMAGES = 1000
+NETS = {
+    **{f"n{n}": (lambda n=n: mlp(784, [n], 10, "relu", flatten=True), "gd", 0) for n in (10, 30, 50, 70)},
+    "convnet": (lambda: convnet((1, 28, 28), 10), "sgd", 512),
+}
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(device: torch.device, work):
+    synchronize(device)
+    start = time.perf_counter()
+    result = work()
+    synchronize(device)
+    return result, time.perf_counter() - start
+
+
+def machine_memory_gb() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nets", nargs="+", default=list(NETS), choices=list(NETS))
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--memory-gb", type=float, default=0.7 * machine_memory_gb())
+    parser.add_argument("--train-steps", type=int, default=200)
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N_IMAGES, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, N_IMAGES)
+    data = Split(x, y, x[:100], y[:100], 10)
+    inputs, targets = torch.from_numpy(x), torch.from_numpy(y)
+    print(f"device {device}, {torch.get_num_threads()} threads, memory budget {args.memory_gb:.1f} GiB, "
+          f"N = {N_IMAGES} synthetic 28x28 images")
+    largest = {"M": 0, "seconds": float("nan"), "error": float("nan")}
+    for name in args.nets:
+        build, algorithm, batch = NETS[name]
+        torch.manual_seed(0)
+        net = build()
+        M = sum(p.numel() for p in net.parameters())
+        settings = TrainSettings(algorithm=algorithm, lr=0.05, max_steps=args.train_steps, grad_tol=0.0,
+                                 batch_size=batch, eval_every=args.train_steps, checkpoint_every=args.train_steps)
+        with tempfile.TemporaryDirectory() as tmp:
+            _, seconds = timed(device, lambda: train(net, data, settings, tmp, device=device, show_progress=False))
+        print(f"{name}: M = {M:,}; training {args.train_steps / seconds:.1f} steps/s ({algorithm}"
+              f"{f', batch {batch}' if batch else ''}, records and checkpoints included)", flush=True)
+        need_gb = dense_matrices_bytes(M) / 2**30
+        exact = None
+        if need_gb <= args.memory_gb:
+            matrix, assembly = timed(device, lambda: exact_hessian(net, inputs, targets, device=device,
+                                                                   memory_budget_gb=args.memory_gb))
+            exact, solve = timed(device, lambda: eigenvalues(matrix))
+            del matrix
+            print(f"  exact ({need_gb:.1f} GiB): assembly {assembly:.1f} s, eigenvalues {solve:.1f} s", flush=True)
+        else:
+            edges, seconds = timed(device, lambda: hessian_edges(net, inputs, targets, k=50, tol=1e-10,
+                                                                 max_products=20000, device=device))
+            print(f"  dense needs {need_gb:.1f} GiB: Lanczos edges (50 each end) {seconds:.1f} s, "
+                  f"{edges.n_products} products, converged {edges.converged}", flush=True)
+        density, seconds = timed(device, lambda: hessian_density(net, inputs, targets, probes=10, steps=80, seed=0,
+                                                                 device=device))
+        scale = max(abs(float(density.nodes.max())), abs(float(density.nodes.min())))
+        if exact is not None:
+            scale = float(np.abs(exact).max())
+        count = density.count_below(-numerical_zero_of(M, scale))
+        fraction, low, high = count.fraction
+        line = f"  SLQ (10 probes x 80 steps) {seconds:.1f} s: negative fraction {fraction:.4f} [{low:.4f}, {high:.4f}]"
+        if exact is not None:
+            truth = len(negative_part(exact)) / M
+            line += f", exact {truth:.4f}"
+            if M > largest["M"]:
+                largest = {"M": M, "seconds": assembly + solve, "error": abs(fraction - truth)}
+        print(line, flush=True)
+    print(f"device={device.type} largest_exact_M={largest['M']} seconds_per_exact_spectrum={largest['seconds']:.3g} "
+          f"slq_negative_fraction_error={largest['error']:.3g}")
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,7 @@ SNAKE_ARGS ?=
 # finds it by itself; naming it keeps the command line the README shows.
 WORKFLOW_PROFILE := --workflow-profile profiles/default
 
-.PHONY: reproduce test dry-run lint clean-profile FORCE
+.PHONY: reproduce reproduce-slurm sizes test dry-run lint clean-profile FORCE
 
 $(INSTALLED): requirements.txt pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -25,6 +25,18 @@ $(INSTALLED): requirements.txt pyproject.toml
 
 reproduce: $(INSTALLED)
 	$(SNAKEMAKE) $(WORKFLOW_PROFILE) --cores $(CORES) $(SNAKE_ARGS) --configfile config/$(PROFILE).yaml
+
+# The same build on a Slurm cluster (edit profiles/slurm/config.yaml first: partition, account).
+# Installs the optional Slurm executor plugin (requirements-slurm.txt) into .venv.
+reproduce-slurm: $(INSTALLED)
+	$(PYTHON) -m pip install --quiet -r requirements-slurm.txt
+	$(SNAKEMAKE) --workflow-profile profiles/slurm $(SNAKE_ARGS) --configfile config/$(PROFILE).yaml
+
+# What each job would ask the cluster for (CPUs, memory, runtime, GPUs) under profiles/slurm,
+# without submitting anything: `make sizes PROFILE=paper`.
+sizes: $(INSTALLED)
+	$(PYTHON) -m pip install --quiet -r requirements-slurm.txt
+	$(PYTHON) -m hessian_spectra.job_sizes --workflow-profile profiles/slurm $(SNAKE_ARGS) --configfile config/$(PROFILE).yaml
 
 test: $(INSTALLED)
 	$(PYTHON) -m pytest

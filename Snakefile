@@ -18,6 +18,41 @@ include: "workflow/rules/along.smk"
 include: "workflow/rules/switch.smk"
 
 
+# Cheap steps that stay on the submitting machine when the workflow runs on a cluster
+# (profiles/slurm): the targets, every figure and table, and the outlier counts.
+localrules:
+    all,
+    family_clusters,
+    family_width,
+    family_batch,
+    appendix_b,
+    family_fidelity,
+    family_along_training,
+    family_switch,
+    count_outliers,
+    fig1_full_spectrum,
+    fig1b_gauss_newton_split,
+    fig2_cluster_pca,
+    fig3_cluster_spectra,
+    fig4_width_right_edge,
+    fig5_width_left_edge_count,
+    fig6_width_left_edge_fraction,
+    fig7_batch_top_eigenvalues,
+    fig8_batch_negative_eigenvalues,
+    fig9_batch_switch,
+    fig10_interpolation,
+    fig11_spectrum_along_training,
+    fig_negative_fraction_along_training,
+    figB_marchenko_pastur,
+    table1,
+    fidelity_ablation,
+    width_scaling,
+    batch_size,
+    along_training_table,
+    negative_fraction_table,
+    batch_switch_table,
+
+
 rule all:
     default_target: True
     input:

@@ -7,9 +7,9 @@ Per net: training steps per second (full-batch GD for the MLPs, batch 512 for th
 convnet, as the paper profile trains them), then, where the dense matrix fits the memory
 (``--memory-gb``, default 70% of this machine's RAM; on CUDA also the device's free
 memory), the exact path (assembly by ``hessian.exact_hessian`` on the device, then
-``torch.linalg.eigvalsh`` there); otherwise the ``auto`` path's Lanczos edges (50 from
-each end, as the paper profile asks). And the SLQ density (10 probes x 80 steps, as the
-profiles' ``spectrum.slq_*``) with its estimated negative fraction, compared with the
+``torch.linalg.eigvalsh`` there); otherwise the ``auto`` path's Lanczos edges (the paper
+profile's ``spectrum.edge_k`` from each end). And the SLQ density (the paper profile's
+``spectrum.slq_probes`` and ``slq_steps``) with its estimated negative fraction, compared with the
 exact one wherever the exact spectrum was computed. The nets are trained for
 ``--train-steps`` GD steps first, so that the spectrum has the shape of a trained net's.
 
@@ -31,6 +31,7 @@ import time
 import numpy as np
 import torch
 
+from hessian_spectra.config import load_config
 from hessian_spectra.data.split import Split
 from hessian_spectra.density import hessian_density
 from hessian_spectra.hessian import eigenvalues, exact_hessian
@@ -73,6 +74,8 @@ def main() -> None:
     parser.add_argument("--train-steps", type=int, default=200)
     args = parser.parse_args()
     device = resolve_device(args.device)
+    spectrum = load_config("config/paper.yaml")["spectrum"]
+    probes, steps = spectrum["slq_probes"], spectrum["slq_steps"]
     rng = np.random.default_rng(0)
     x = rng.standard_normal((N_IMAGES, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, N_IMAGES)
@@ -101,18 +104,19 @@ def main() -> None:
             del matrix
             print(f"  exact ({need_gb:.1f} GiB): assembly {assembly:.1f} s, eigenvalues {solve:.1f} s", flush=True)
         else:
-            edges, seconds = timed(device, lambda: hessian_edges(net, inputs, targets, k=50, tol=1e-10,
-                                                                 max_products=20000, device=device))
-            print(f"  dense needs {need_gb:.1f} GiB: Lanczos edges (50 each end) {seconds:.1f} s, "
+            edges, seconds = timed(device, lambda: hessian_edges(
+                net, inputs, targets, k=spectrum["edge_k"], tol=spectrum["lanczos_tol"],
+                max_products=spectrum["lanczos_max_products"], device=device))
+            print(f"  dense needs {need_gb:.1f} GiB: Lanczos edges ({spectrum['edge_k']} each end) {seconds:.1f} s, "
                   f"{edges.n_products} products, converged {edges.converged}", flush=True)
-        density, seconds = timed(device, lambda: hessian_density(net, inputs, targets, probes=10, steps=80, seed=0,
-                                                                 device=device))
+        density, seconds = timed(device, lambda: hessian_density(net, inputs, targets, probes=probes, steps=steps,
+                                                                 seed=0, device=device))
         scale = max(abs(float(density.nodes.max())), abs(float(density.nodes.min())))
         if exact is not None:
             scale = float(np.abs(exact).max())
         count = density.count_below(-numerical_zero_of(M, scale))
         fraction, low, high = count.fraction
-        line = f"  SLQ (10 probes x 80 steps) {seconds:.1f} s: negative fraction {fraction:.4f} [{low:.4f}, {high:.4f}]"
+        line = f"  SLQ ({probes} probes x {steps} steps) {seconds:.1f} s: negative fraction {fraction:.4f} [{low:.4f}, {high:.4f}]"
         if exact is not None:
             truth = len(negative_part(exact)) / M
             line += f", exact {truth:.4f}"

@@ -3,13 +3,14 @@ dense matrices and of a spectrum job."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from hessian_spectra.config import family_runs, load_config
 from hessian_spectra.hessian import check_memory, num_parameters
 from hessian_spectra.models import build_model
 from hessian_spectra.sizes import (JOB_BASE_MB, LANCZOS_BASIS_BYTES, conv_stack_shape, dense_matrices_bytes,
-                                   parameter_count, spectrum_memory_mb)
+                                   parameter_count, spectrum_memory_mb, spectrum_runtime_min)
 from cases import ROOT
 
 
@@ -44,3 +45,10 @@ def test_spectrum_job_memory_covers_its_matrices_or_the_lanczos_basis():
     assert spectrum_memory_mb({**exact, "decompose": True}) > spectrum_memory_mb(exact)
     lanczos = {**exact, "method": "lanczos", "num_params": 55660}
     assert spectrum_memory_mb(lanczos) == JOB_BASE_MB + LANCZOS_BASIS_BYTES // 2**20
+
+
+def test_spectrum_runtime_grows_with_the_cube_of_m_for_the_exact_method():
+    exact = {"method": "exact", "num_params": 55_660, "decompose": False}
+    assert spectrum_runtime_min(exact) == 30 + int(np.ceil(2 * 2.8e-11 * 55_660**3 / 60))  # 191
+    assert spectrum_runtime_min({**exact, "num_params": 760}) == 31
+    assert spectrum_runtime_min({**exact, "method": "lanczos"}) == 120

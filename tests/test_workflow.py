@@ -5,7 +5,6 @@ two builds give the same tables; bad configs fail before any job starts."""
 from __future__ import annotations
 
 import filecmp
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +13,8 @@ import numpy as np
 import pytest
 import yaml
 from cases import ROOT
+from project import copy_project, snakemake
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 FIGURES = ("fig1_full_spectrum", "fig1b_gauss_newton_split", "fig2_cluster_pca", "fig3_cluster_spectra",
            "fig4_width_right_edge", "fig5_width_left_edge_count", "fig6_width_left_edge_fraction",
            "fig7_batch_top_eigenvalues", "fig8_batch_negative_eigenvalues", "figB_marchenko_pastur",
@@ -31,23 +30,9 @@ OUTPUTS = [
 pytestmark = pytest.mark.slow
 
 
-def _project(tmp: Path) -> Path:
-    """A copy of the workflow (the package itself is installed) in ``tmp``."""
-    for item in ("Snakefile", "workflow", "config", "profiles", "environment.yml"):
-        source = ROOT / item
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp / item)
-    return tmp
-
-
-def _snakemake(project: Path, *args: str, configfile: str = "config/ci.yaml") -> subprocess.CompletedProcess:
-    # targets and options before --configfile, which takes several files
-    return subprocess.run([*SNAKEMAKE, "--cores", "2", *args, "--configfile", configfile],
-                          cwd=project, capture_output=True, text=True, timeout=1200)
-
-
 def _jobs_to_run(project: Path, configfile: str, *args: str) -> dict[str, int]:
     """Rule -> job count of a dry run with ``args`` (targets or options; default: the default target)."""
-    result = _snakemake(project, *args, "--dry-run", "--quiet", "rules", configfile=configfile)
+    result = snakemake(project, *args, "--dry-run", "--quiet", "rules", configfile=configfile)
     assert result.returncode == 0, result.stderr
     counts, in_table = {}, False
     for line in (result.stdout + result.stderr).splitlines():
@@ -61,8 +46,8 @@ def _jobs_to_run(project: Path, configfile: str, *args: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    project = _project(tmp_path_factory.mktemp("first"))
-    result = _snakemake(project)
+    project = copy_project(tmp_path_factory.mktemp("first"))
+    result = snakemake(project)
     assert result.returncode == 0, result.stderr[-5000:]
     return project
 
@@ -79,7 +64,7 @@ def test_ci_profile_builds_every_output(built):
 
 
 def test_second_invocation_has_nothing_to_do(built):
-    result = _snakemake(built)
+    result = snakemake(built)
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
 
@@ -159,15 +144,15 @@ def test_changing_the_threads_of_a_rule_reruns_nothing(built):
 
 
 def test_two_runs_give_byte_identical_table(built, tmp_path):
-    second = _project(tmp_path)
-    result = _snakemake(second)
+    second = copy_project(tmp_path)
+    result = snakemake(second)
     assert result.returncode == 0, result.stderr[-5000:]
     for name in ("table1.csv", "table1.md", "width_scaling.csv", "batch_size.csv"):
         assert filecmp.cmp(built / "tables/ci" / name, second / "tables/ci" / name, shallow=False), name
 
 
 def test_family_targets_build_one_family_each(tmp_path):
-    project = _project(tmp_path)
+    project = copy_project(tmp_path)
     width = _jobs_to_run(project, "config/ci.yaml", "family_width")
     batch = _jobs_to_run(project, "config/ci.yaml", "family_batch")
     clusters = _jobs_to_run(project, "config/ci.yaml", "family_clusters")
@@ -186,20 +171,20 @@ def test_family_targets_build_one_family_each(tmp_path):
 
 
 def test_bad_config_fails_before_any_job_naming_the_field(tmp_path):
-    project = _project(tmp_path)
+    project = copy_project(tmp_path)
     config = yaml.safe_load((project / "config/ci.yaml").read_text())
     config["clusters"]["lr"] = -1
     config["device"] = "tpu"
     (project / "config/bad.yaml").write_text(yaml.safe_dump(config))
-    result = _snakemake(project, configfile="config/bad.yaml")
+    result = snakemake(project, configfile="config/bad.yaml")
     assert result.returncode != 0
     assert "clusters.lr" in result.stderr and "allowed values: auto, cpu, cuda" in result.stderr
     assert not (project / "results").exists()
 
 
 def test_snakemake_lint_is_clean(tmp_path):
-    project = _project(tmp_path)
-    result = _snakemake(project, "--lint")
+    project = copy_project(tmp_path)
+    result = snakemake(project, "--lint")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 

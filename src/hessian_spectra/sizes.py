@@ -78,3 +78,17 @@ def spectrum_memory_mb(spectrum: dict) -> int:
     else:
         need = LANCZOS_BASIS_BYTES
     return JOB_BASE_MB + -(-need // 2**20)
+
+
+#: seconds per M^3 of a dense float64 eigensolve on 2 CPU cores (M = 23,860: 382 s,
+#: benchmarks/paper_scale.py); the assembly costs far less
+EIGVALSH_SECONDS_PER_M3 = 2.8e-11
+
+
+def spectrum_runtime_min(spectrum: dict) -> int:
+    """The wall time (minutes) a spectrum job asks a cluster for: 30 plus twice the measured
+    2-core eigensolve time for the exact method (M = 55,660: 191 min), 120 for Lanczos edges
+    and the SLQ density."""
+    if spectrum["method"] != "exact":
+        return 120
+    return 30 + -(-2 * EIGVALSH_SECONDS_PER_M3 * spectrum["num_params"] ** 3 // 60)

@@ -13,7 +13,7 @@ from hessian_spectra.config import (
     switch_runs,
     validate_config,
 )
-from hessian_spectra.sizes import spectrum_memory_mb
+from hessian_spectra.sizes import spectrum_memory_mb, spectrum_runtime_min
 
 validate_config(config)
 

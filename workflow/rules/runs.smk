@@ -53,7 +53,7 @@ rule spectrum:
     resources:
         **EXECUTION,
         mem_mb=lambda w: spectrum_memory_mb(RUNS[w.family][w.run]["spectrum"]),
-        runtime=60,
+        runtime=lambda w: spectrum_runtime_min(RUNS[w.family][w.run]["spectrum"]),
         gpu=GPUS,
     params:
         run=lambda w: w.run,

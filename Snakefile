@@ -16,6 +16,7 @@ include: "workflow/rules/appendix.smk"
 include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/along.smk"
 include: "workflow/rules/switch.smk"
+include: "workflow/rules/claims.smk"
 
 
 # Cheap steps that stay on the submitting machine when the workflow runs on a cluster
@@ -51,6 +52,7 @@ localrules:
     along_training_table,
     negative_fraction_table,
     batch_switch_table,
+    claims,
 
 
 rule all:
@@ -63,6 +65,7 @@ rule all:
         FIDELITY_OUTPUTS,
         ALONG_OUTPUTS,
         SWITCH_OUTPUTS,
+        CLAIMS_OUTPUTS,
 
 
 rule family_clusters:

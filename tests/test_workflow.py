@@ -20,7 +20,8 @@ FIGURES = ("fig1_full_spectrum", "fig1b_gauss_newton_split", "fig2_cluster_pca",
            "fig7_batch_top_eigenvalues", "fig8_batch_negative_eigenvalues", "figB_marchenko_pastur",
            "fig11_spectrum_along_training", "fig_negative_fraction_along_training", "fig9_batch_switch",
            "fig10_interpolation")
-TABLES = ("width_scaling", "batch_size", "fidelity_ablation", "along_training", "negative_fraction", "batch_switch")
+TABLES = ("width_scaling", "batch_size", "fidelity_ablation", "along_training", "negative_fraction", "batch_switch",
+          "claims")
 OUTPUTS = [
     *(f"figures/ci/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")),
     *(f"tables/ci/table1.{ext}" for ext in ("csv", "md", "tex")),
@@ -83,6 +84,8 @@ FIGS_BATCH = {"fig7_batch_top_eigenvalues": 1, "fig8_batch_negative_eigenvalues"
 # ci: one Fig. 11 run (gd_relu_cov1_k5) and two negative-fraction runs (width_n4, batch_b10)
 FIG11 = {"along_training": 1, "fig11_spectrum_along_training": 1, "along_training_table": 1}
 NEGATIVE_STUDY = {"along_training": 1, "fig_negative_fraction_along_training": 1, "negative_fraction_table": 1}
+#: the claims table reads Table 1, the width, batch-size and batch-switch tables
+CLAIMS = {"claims": 1}
 SWITCH_AFTER_TRAINING = {"switch_interpolation": 1, "fig9_batch_switch": 1, "fig10_interpolation": 1,
                          "batch_switch_table": 1}
 #: (config field, new value, the jobs a dry run must then schedule: rule -> count)
@@ -96,38 +99,39 @@ EDITS = [
     # a plot setting redraws one figure
     ("plots.fig3_top", 25, {"fig3_cluster_spectra": 1}),
     # an outlier threshold recounts, never a Hessian: gd_tanh_cov1 is one run, in neither Fig. 1 nor 3
-    ("clusters.groups.0.threshold", 0.5, {"count_outliers": 1, "table1": 1}),
-    ("spectrum.threshold", 0.5, {"count_outliers": 4, "width_scaling": 1, "batch_size": 1}),
+    ("clusters.groups.0.threshold", 0.5, {"count_outliers": 1, "table1": 1, **CLAIMS}),
+    ("spectrum.threshold", 0.5, {"count_outliers": 4, "width_scaling": 1, "batch_size": 1, **CLAIMS}),
     ("clusters.outlier_window", 20, {"count_outliers": 8, "table1": 1, "fidelity_ablation": 1,
-                                     "fig11_spectrum_along_training": 1, "along_training_table": 1}),
+                                     "fig11_spectrum_along_training": 1, "along_training_table": 1, **CLAIMS}),
     # Fig. 3's group also draws its thresholds
-    ("clusters.groups.2.threshold", 0.5, {"count_outliers": 2, "table1": 1, "fig3_cluster_spectra": 1}),
+    ("clusters.groups.2.threshold", 0.5, {"count_outliers": 2, "table1": 1, "fig3_cluster_spectra": 1, **CLAIMS}),
     # the spectrum method recomputes the image families' spectra, not their training
     ("spectrum.method", "lanczos", {"spectrum": 4, "count_outliers": 4, **FIGS_WIDTH, **FIGS_BATCH,
-                                    "width_scaling": 1, "batch_size": 1}),
+                                    "width_scaling": 1, "batch_size": 1, **CLAIMS}),
     # a step size retrains one family
     ("batch.lr", 0.01, {"train": 2, "spectrum": 2, "count_outliers": 2, **FIGS_BATCH, "batch_size": 1,
-                        **NEGATIVE_STUDY}),
+                        **NEGATIVE_STUDY, **CLAIMS}),
     # the initialisation retrains Family A, and the ablation's cells that took the profile's (ci: 2)
     ("clusters.init", "authors", {"train": 8, "spectrum": 9, "count_outliers": 8, "fig1_full_spectrum": 1,
                                   "fig1b_gauss_newton_split": 1, "fig3_cluster_spectra": 1, "table1": 1,
-                                  "fidelity_ablation": 1, **FIG11}),
+                                  "fidelity_ablation": 1, **FIG11, **CLAIMS}),
     # the data changes every run that trains on it
     # the SGD stopping rule retrains the SGD runs only (ci: 3), not GD's
     ("clusters.sgd_stop", "full_batch", {"train": 3, "spectrum": 3, "count_outliers": 3, "table1": 1,
-                                         "fig3_cluster_spectra": 1}),
+                                         "fig3_cluster_spectra": 1, **CLAIMS}),
     # more points along training: new spectra along training, no retraining
     ("along_training.fig11.points", 6, {"along_training": 1, "fig11_spectrum_along_training": 1,
                                         "along_training_table": 1}),
     # Appendix B stands alone
     ("appendix_b.separation", 2.0, {"appendix_b_spectra": 1, "figB_marchenko_pastur": 1}),
     # Family D: Part II's length retrains Part II only; the grid re-walks the line only
-    ("switch.steps.part2", 50, {"switch_train": 1, **SWITCH_AFTER_TRAINING}),
-    ("switch.interpolation.points", 4, {"switch_interpolation": 1, "fig10_interpolation": 1, "batch_switch_table": 1}),
-    ("switch.lr", 0.01, {"switch_train": 2, **SWITCH_AFTER_TRAINING}),
+    ("switch.steps.part2", 50, {"switch_train": 1, **SWITCH_AFTER_TRAINING, **CLAIMS}),
+    ("switch.interpolation.points", 4, {"switch_interpolation": 1, "fig10_interpolation": 1, "batch_switch_table": 1,
+                                        **CLAIMS}),
+    ("switch.lr", 0.01, {"switch_train": 2, **SWITCH_AFTER_TRAINING, **CLAIMS}),
     ("images.train_subset", 200, {"image_data": 1, "train": 4, "spectrum": 4, "count_outliers": 4,
                                   **FIGS_WIDTH, **FIGS_BATCH, "width_scaling": 1, "batch_size": 1,
-                                  **NEGATIVE_STUDY, "along_training": 2}),
+                                  **NEGATIVE_STUDY, "along_training": 2, **CLAIMS}),
 ]
 
 

@@ -1,0 +1,139 @@
+"""The paper's claims against our results: each claim of ``config/claims.yaml`` names a
+measure (a function here) computed from the workflow's cached tables, and thresholds that
+turn its value into a verdict: "holds", "partly holds" or "does not hold". A claim whose
+inputs a profile did not build says so instead of a verdict. Nothing is typed by hand.
+
+Inputs (``evaluate_claims``): the paths of the tables a measure reads, by name (``table1``,
+``width_scaling``, ``batch_size``, ``batch_switch``); a missing or absent path makes the
+claims that need it "not measured".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import yaml
+
+VERDICTS = ("holds", "partly holds", "does not hold")
+DIRECTIONS = ("at_least", "at_most")
+
+
+def outliers_within_one(tables: dict, method: str) -> float:
+    """Share of Table 1's runs whose ``method`` count is within 1 of the number of classes."""
+    table = tables["table1"]
+    return float(((table[method] - table["nc"]).abs() <= 1).mean())
+
+
+def top_eigenvalue_spread(tables: dict) -> float:
+    """Largest over smallest lambda_1 across Family B's widths."""
+    top = tables["width_scaling"]["lambda_1"]
+    return float(top.max() / top.min())
+
+
+def negative_fraction_spread(tables: dict) -> float:
+    """(max - min) / mean of Family B's negative fractions (exact or estimated)."""
+    fraction = tables["width_scaling"]["fraction_negative"].astype(float)
+    return float((fraction.max() - fraction.min()) / fraction.mean())
+
+
+def _by_batch(tables: dict) -> pd.DataFrame:
+    table = tables["batch_size"].copy()
+    table["batch"] = table["run"].str.extract(r"_b(\d+)$", expand=False).astype(int)
+    return table.sort_values("batch")
+
+
+def batch_outlier_difference(tables: dict) -> float:
+    """|ratio count of the smallest batch - that of the largest|."""
+    table = _by_batch(tables)
+    return float(abs(table["ratio"].iloc[0] - table["ratio"].iloc[-1]))
+
+
+def batch_top_ratio(tables: dict) -> float:
+    """lambda_1 of the largest batch over lambda_1 of the smallest."""
+    table = _by_batch(tables)
+    return float(table["lambda_1"].iloc[-1] / table["lambda_1"].iloc[0])
+
+
+def _switch_row(tables: dict, prefix: str) -> pd.Series:
+    table = tables["batch_switch"]
+    return table[table["quantity"].str.startswith(prefix)].iloc[0]
+
+
+def switch_jump(tables: dict) -> float:
+    """Train loss at the first record after the switch over that at the end of Part I."""
+    return float(_switch_row(tables, "first record")["train_loss"] / _switch_row(tables, "end of Part I")["train_loss"])
+
+
+def switch_barrier(tables: dict) -> float:
+    """The largest train loss on 0 < a < 1 over the higher end (the table's barrier row)."""
+    return float(_switch_row(tables, "barrier")["train_loss"])
+
+
+#: measure name -> (function, the tables it reads)
+MEASURES: dict[str, tuple[Callable[..., float], tuple[str, ...]]] = {
+    "outliers_within_one": (outliers_within_one, ("table1",)),
+    "top_eigenvalue_spread": (top_eigenvalue_spread, ("width_scaling",)),
+    "negative_fraction_spread": (negative_fraction_spread, ("width_scaling",)),
+    "batch_outlier_difference": (batch_outlier_difference, ("batch_size",)),
+    "batch_top_ratio": (batch_top_ratio, ("batch_size",)),
+    "switch_jump": (switch_jump, ("batch_switch",)),
+    "switch_barrier": (switch_barrier, ("batch_switch",)),
+}
+
+
+def load_claims(path: str | Path) -> list[dict]:
+    """The claims of a claims file, checked: known measures, directions, and thresholds in
+    the order the direction needs (ValueError naming the claim otherwise)."""
+    claims = yaml.safe_load(Path(path).read_text())["claims"]
+    for claim in claims:
+        name = claim["measure"]["name"]
+        if name not in MEASURES:
+            raise ValueError(f"claim {claim['id']!r}: measure {name!r} is not one of {', '.join(MEASURES)}")
+        if claim["direction"] not in DIRECTIONS:
+            raise ValueError(f"claim {claim['id']!r}: direction must be one of {', '.join(DIRECTIONS)}")
+        ordered = claim["holds"] >= claim["partly"] if claim["direction"] == "at_least" else claim["holds"] <= claim["partly"]
+        if not ordered:
+            raise ValueError(f"claim {claim['id']!r}: 'holds' ({claim['holds']}) must be on the strict side of "
+                             f"'partly' ({claim['partly']}) for direction {claim['direction']}")
+    return claims
+
+
+def verdict(value: float, direction: str, holds: float, partly: float) -> str:
+    """The verdict of ``value`` against the thresholds (``VERDICTS``)."""
+    better = (lambda v, t: v >= t) if direction == "at_least" else (lambda v, t: v <= t)
+    if better(value, holds):
+        return VERDICTS[0]
+    return VERDICTS[1] if better(value, partly) else VERDICTS[2]
+
+
+def evaluate_claims(claims: list[dict], inputs: dict[str, str | Path | None]) -> pd.DataFrame:
+    """One row per claim: figure, claim, quantity, value, the thresholds, verdict and why;
+    "not measured (...)" as the verdict where an input table is missing."""
+    tables = {name: pd.read_csv(path) for name, path in inputs.items() if path and Path(path).is_file()}
+    rows = []
+    for claim in claims:
+        options = {k: v for k, v in claim["measure"].items() if k != "name"}
+        function, needs = MEASURES[claim["measure"]["name"]]
+        missing = [name for name in needs if name not in tables]
+        value = None if missing else function(tables, **options)
+        rows.append({
+            "id": claim["id"], "figure": claim["figure"], "claim": claim["claim"], "quantity": claim["quantity"],
+            "value": value,
+            "holds_if": f"{'>=' if claim['direction'] == 'at_least' else '<='} {claim['holds']:g}",
+            "partly_if": f"{'>=' if claim['direction'] == 'at_least' else '<='} {claim['partly']:g}",
+            "verdict": (f"not measured ({', '.join(missing)} not built at this profile)" if missing
+                        else verdict(value, claim["direction"], claim["holds"], claim["partly"])),
+            "why": claim["why"],
+        })
+    return pd.DataFrame(rows)
+
+
+def write_claims(claims_path: str | Path, inputs: dict[str, str | Path | None], stem: str, caption: str) -> None:
+    """``stem``.csv and ``stem``.md: the verdict of every claim of ``claims_path``."""
+    from .tables import write_table
+
+    table = evaluate_claims(load_claims(claims_path), inputs)
+    readable = table.assign(value=[("n/a" if pd.isna(v) else f"{v:.4g}") for v in table["value"]])
+    write_table(table, readable, stem, caption, formats=("csv", "md"))

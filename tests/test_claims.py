@@ -1,0 +1,89 @@
+"""The claims table (``claims``): measures from tables built here by hand, verdicts at and
+around their thresholds, and claims whose inputs a profile did not build."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+import yaml
+
+from cases import ROOT
+from hessian_spectra.claims import MEASURES, VERDICTS, evaluate_claims, load_claims, verdict
+
+CLAIMS = ROOT / "config" / "claims.yaml"
+
+
+@pytest.mark.parametrize("value, direction, expected", [
+    (0.8, "at_least", "holds"), (0.79, "at_least", "partly holds"), (0.5, "at_least", "partly holds"),
+    (0.49, "at_least", "does not hold"), (2.0, "at_most", "holds"), (2.1, "at_most", "partly holds"),
+    (4.1, "at_most", "does not hold")])
+def test_verdicts_at_and_around_the_thresholds(value, direction, expected):
+    holds, partly = (0.8, 0.5) if direction == "at_least" else (2.0, 4.0)
+    assert verdict(value, direction, holds, partly) == expected
+
+
+def _tables(tmp_path) -> dict:
+    tables = {
+        # nc 2, 5, 10, 20: gap counts off by 0, 1, 3, 0 -> 3 of 4 within one
+        "table1": pd.DataFrame({"nc": [2, 5, 10, 20], "gap": [2, 6, 13, 20], "ratio": [2, 5, 10, 20],
+                                "cutoff": [30, 30, 30, 30]}),
+        "width_scaling": pd.DataFrame({"run": ["width_n10", "width_n70"], "lambda_1": [1.5, 1.0],
+                                       "fraction_negative": [0.10, 0.12]}),
+        "batch_size": pd.DataFrame({"run": ["batch_b512", "batch_b10"], "ratio": [9, 10], "lambda_1": [4.0, 0.5]}),
+        "batch_switch": pd.DataFrame({"quantity": ["end of Part I", "first record after the switch",
+                                                   "barrier on 0 < a < 1 (...)"],
+                                      "train_loss": [0.2, 0.3, 1.5]}),
+    }
+    paths = {}
+    for name, table in tables.items():
+        paths[name] = tmp_path / f"{name}.csv"
+        table.to_csv(paths[name], index=False)
+    return paths
+
+
+def test_every_measure_against_numbers_worked_out_by_hand(tmp_path):
+    table = evaluate_claims(load_claims(CLAIMS), _tables(tmp_path)).set_index("id")
+    expected = {"outliers_gap": 0.75, "outliers_ratio": 1.0, "outliers_cutoff": 0.0,
+                "width_top_eigenvalues": 1.5, "width_negative_fraction": 0.02 / 0.11,
+                "batch_same_outliers": 1.0, "batch_large_is_sharper": 8.0, "switch_jump": 1.5, "switch_no_barrier": 1.5}
+    for claim, value in expected.items():
+        assert table.loc[claim, "value"] == pytest.approx(value), claim
+    assert table.loc["outliers_ratio", "verdict"] == "holds"
+    assert table.loc["outliers_cutoff", "verdict"] == "does not hold"
+    assert table.loc["switch_no_barrier", "verdict"] == "does not hold"  # 1.5 > 1.1: a barrier
+    assert set(table["verdict"]) <= set(VERDICTS)
+
+
+def test_a_claim_without_its_inputs_says_so(tmp_path):
+    paths = _tables(tmp_path)
+    paths["batch_switch"] = tmp_path / "absent.csv"
+    table = evaluate_claims(load_claims(CLAIMS), {**paths, "table1": None}).set_index("id")
+    assert table.loc["switch_jump", "verdict"] == "not measured (batch_switch not built at this profile)"
+    assert table.loc["outliers_gap", "verdict"].startswith("not measured (table1")
+    assert pd.isna(table.loc["switch_jump", "value"])
+    assert table.loc["batch_large_is_sharper", "verdict"] == "holds"
+
+
+def test_the_claims_file_covers_the_papers_figures_with_known_measures():
+    claims = load_claims(CLAIMS)
+    assert {claim["measure"]["name"] for claim in claims} <= set(MEASURES)
+    figures = " ".join(claim["figure"] for claim in claims)
+    for figure in ("Fig. 3", "Table 1", "Fig. 4", "Fig. 5", "Fig. 7", "Fig. 9", "Fig. 10"):
+        assert figure in figures
+    assert all(claim["why"] for claim in claims)
+
+
+@pytest.mark.parametrize("edit, message", [
+    ({"measure": {"name": "vibes"}}, "measure 'vibes' is not one of"),
+    ({"direction": "sideways"}, "direction must be one of"),
+    ({"holds": 0.4, "partly": 0.5}, "'holds' (0.4) must be on the strict side"),
+])
+def test_a_bad_claim_is_rejected_naming_it(tmp_path, edit, message):
+    claims = yaml.safe_load(CLAIMS.read_text())
+    claims["claims"][0].update(edit)
+    path = tmp_path / "claims.yaml"
+    path.write_text(yaml.safe_dump(claims))
+    with pytest.raises(ValueError, match="claim 'outliers_gap': .*" + re.escape(message)):
+        load_claims(path)

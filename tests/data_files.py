@@ -27,3 +27,17 @@ def write_cifar(root, per_batch: int = 2, n_test: int = 3) -> dict[str, dict]:
     with open(folder / "batches.meta", "wb") as handle:
         pickle.dump({"label_names": [f"class{i}" for i in range(10)], "num_vis": 3072}, handle)
     return batches
+
+
+def fake_download(monkeypatch, dataset_class, write) -> list:
+    """Replace ``dataset_class.download`` (a torchvision data set) by ``write()``, which puts
+    the files where torchvision would: a stand-in for the network. Returns the list of the
+    calls' roots, which grows with every download."""
+    calls = []
+
+    def download(self):
+        calls.append(self.root)
+        write()
+
+    monkeypatch.setattr(dataset_class, "download", download)
+    return calls

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hessian_spectra.data.cifar import CIFAR10_FILES, CIFAR10_FOLDER, load_cifar10
-from data_files import write_cifar
+from data_files import fake_download, write_cifar
 from hessian_spectra.data.images import ImageDataNotFoundError
 
 
@@ -63,12 +63,7 @@ def test_one_missing_file_is_named_as_missing(tmp_path, no_network):
 
 def test_download_is_used_only_when_asked_and_only_when_files_are_missing(tmp_path, monkeypatch):
     from torchvision import datasets
-    calls = []
-
-    def fake_download(self):  # stands in for the network: writes the files where torchvision would
-        calls.append(self.root)
-        write_cifar(tmp_path)
-    monkeypatch.setattr(datasets.CIFAR10, "download", fake_download)
+    calls = fake_download(monkeypatch, datasets.CIFAR10, lambda: write_cifar(tmp_path))
     # the unmodified class checks the release's MD5s, which tiny files cannot pass
     monkeypatch.setattr(datasets.CIFAR10, "_check_integrity", lambda self: bool(calls))
     monkeypatch.setattr(datasets.CIFAR10, "_load_meta", lambda self: None)

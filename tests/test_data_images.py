@@ -9,7 +9,7 @@ import struct
 import numpy as np
 import pytest
 
-from data_files import write_cifar
+from data_files import fake_download, write_cifar
 from hessian_spectra.data.cifar import load_cifar10
 from hessian_spectra.data.images import (MNIST_FILES, ImageDataNotFoundError, load_digits_images, load_mnist,
                                          make_image_data, normalise, stratified_subset, subset)
@@ -153,12 +153,7 @@ def test_failed_download_raises_the_missing_files_error_with_the_cause(tmp_path,
 
 def test_download_is_used_only_when_asked_and_only_when_files_are_missing(tmp_path, monkeypatch):
     from torchvision import datasets
-    calls = []
-
-    def fake_download(self):  # stands in for the network: writes the files where torchvision would
-        calls.append(self.root)
-        write_mnist(tmp_path)
-    monkeypatch.setattr(datasets.MNIST, "download", fake_download)
+    calls = fake_download(monkeypatch, datasets.MNIST, lambda: write_mnist(tmp_path))
     with pytest.raises(ImageDataNotFoundError):
         load_mnist(tmp_path, download=False)
     assert calls == []

@@ -10,12 +10,16 @@ cases the error is 3-50 times below it, and a wrong node or weight breaks it."""
 
 from __future__ import annotations
 
+import tempfile
+
 import numpy as np
 import pytest
 import scipy.fft
 import scipy.stats
 import torch
+from sklearn.datasets import load_digits
 
+from hessian_spectra.data.split import Split
 from hessian_spectra.density import SLQDensity, hessian_density, slq
 from hessian_spectra.hessian import eigenvalues, exact_hessian
 from hessian_spectra.models import convnet, mlp
@@ -106,19 +110,14 @@ def test_broadened_density_integrates_to_one():
 # ----------------------------------------------------------------------------- trained nets
 
 def _trained(net, n: int = 200, steps: int = 300):
-    from sklearn.datasets import load_digits
-
+    """``net`` after ``steps`` of GD on the first ``n`` digits (pixels in [0, 1])."""
     digits = load_digits()
-    x = torch.from_numpy((digits.images[:n] / 16.0).astype(np.float32))[:, None]
-    y = torch.from_numpy(digits.target[:n].astype(np.int64))
-    from hessian_spectra.data.split import Split
-
-    split = Split(x.numpy(), y.numpy(), x.numpy()[:10], y.numpy()[:10], 10)
-    import tempfile
+    x = (digits.images[:n] / 16.0).astype(np.float32)[:, None]
+    y = digits.target[:n].astype(np.int64)
     with tempfile.TemporaryDirectory() as tmp:
-        train(net, split, TrainSettings(algorithm="gd", lr=0.1, max_steps=steps, grad_tol=0.0, eval_every=steps,
-                                        checkpoint_every=steps), tmp, show_progress=False)
-    return net, x, y
+        train(net, Split(x, y, x[:10], y[:10], 10), TrainSettings(algorithm="gd", lr=0.1, max_steps=steps,
+              grad_tol=0.0, eval_every=steps, checkpoint_every=steps), tmp, show_progress=False)
+    return net, torch.from_numpy(x), torch.from_numpy(y)
 
 
 @pytest.mark.parametrize("kind", ["width_mlp", "batch_convnet"])

@@ -21,7 +21,7 @@ from hessian_spectra.data.cifar import load_cifar10
 from hessian_spectra.data.images import digits_pixels
 from hessian_spectra.data.split import load_split
 from hessian_spectra.data.switch import make_switch_data
-from hessian_spectra.io import load_npz
+from hessian_spectra.io import load_npz, save_npz
 from hessian_spectra.models import load_model
 from hessian_spectra.runs import train_run
 from hessian_spectra.switch import (INTERPOLATION_FIELDS, interpolate, interpolate_state, interpolation_grid,
@@ -243,7 +243,6 @@ def _line(tmp_path, a, train_loss, ends):
         i = list(a).index(a_end)
         for field in INTERPOLATION_FIELDS:
             values[field][i] = row[field]
-    from hessian_spectra.io import save_npz
     save_npz(tmp_path / "line.npz", a=np.array(a, dtype=float), **values)
     return tmp_path / "line.npz"
 

@@ -86,10 +86,12 @@ class SLQDensity:
         tau_next = np.where(first_above < self.nodes.shape[1],
                             self.weights[rows, np.minimum(first_above, self.nodes.shape[1] - 1)], 0.0)
         lower, upper = point - tau_last, point + tau_next
-        spread = scipy.stats.t.ppf(0.5 + CONFIDENCE / 2, self.probes - 1) / np.sqrt(self.probes) \
-            if self.probes > 1 else np.inf
-        low = max(0.0, lower.mean() - spread * lower.std(ddof=1)) if self.probes > 1 else 0.0
-        high = min(1.0, upper.mean() + spread * upper.std(ddof=1)) if self.probes > 1 else 1.0
+        if self.probes > 1:
+            spread = scipy.stats.t.ppf(0.5 + CONFIDENCE / 2, self.probes - 1) / np.sqrt(self.probes)
+            low = max(0.0, lower.mean() - spread * lower.std(ddof=1))
+            high = min(1.0, upper.mean() + spread * upper.std(ddof=1))
+        else:  # one probe says nothing about the spread over probes
+            low, high = 0.0, 1.0
         return CountEstimate(float(point.mean() * self.size), low * self.size, high * self.size, self.size)
 
     def cumulative(self, grid: np.ndarray) -> np.ndarray:
@@ -194,9 +196,13 @@ def hessian_density(model: nn.Module, inputs: Tensor, targets: Tensor, *, probes
     return slq(operator, probes=probes, steps=steps, seed=seed)
 
 
+def edges_numerical_zero(arrays: dict[str, np.ndarray], size: int) -> float:
+    """The exact path's numerical zero M eps max |lambda| for a Lanczos spectrum file,
+    max |lambda| from its edges."""
+    return numerical_zero_of(size, max(abs(float(arrays["largest"][0])), abs(float(arrays["smallest"][0]))))
+
+
 def negative_estimate(arrays: dict[str, np.ndarray], size: int) -> CountEstimate:
     """The estimated number of negative eigenvalues of a Lanczos spectrum file with an SLQ
-    density (``runs.spectrum``), below the exact path's numerical zero M eps max |lambda|,
-    max |lambda| from the Lanczos edges."""
-    scale = max(abs(float(arrays["largest"][0])), abs(float(arrays["smallest"][0])))
-    return SLQDensity.from_arrays(arrays, size).count_below(-numerical_zero_of(size, scale))
+    density (``runs.spectrum``), below ``edges_numerical_zero``."""
+    return SLQDensity.from_arrays(arrays, size).count_below(-edges_numerical_zero(arrays, size))

@@ -15,8 +15,8 @@ import numpy as np
 from . import plots
 from .io import load_npz
 from .random_matrix import bbp_outlier
-from .density import SLQDensity, negative_estimate
-from .spectrum import COUNT_METHODS, load_along_training, negative_fraction, numerical_zero_of
+from .density import SLQDensity, edges_numerical_zero
+from .spectrum import COUNT_METHODS, load_along_training, negative_fraction
 from .switch import load_interpolation, switch_curves
 
 STAGES = ("initial point", "end of training")
@@ -62,12 +62,10 @@ def _estimated_negative_part(arrays: dict[str, np.ndarray], size: int, points: i
     """The SLQ estimate of the negative part of a Lanczos spectrum: eigenvalue t (from the
     lowest node to the numerical zero) against the estimated count of eigenvalues <= t,
     and the estimated number below the numerical zero with its interval."""
-    count = negative_estimate(arrays, size)
-    density = SLQDensity.from_arrays(arrays, size)
-    tau = numerical_zero_of(size, max(abs(float(arrays["largest"][0])), abs(float(arrays["smallest"][0]))))
+    density, tau = SLQDensity.from_arrays(arrays, size), edges_numerical_zero(arrays, size)
     lowest = float(density.nodes.min())
     grid = np.linspace(lowest, -tau, points) if lowest < -tau else np.array([])
-    return {"eigenvalue": grid, "count": density.cumulative(grid), "negative": count}
+    return {"eigenvalue": grid, "count": density.cumulative(grid), "negative": density.count_below(-tau)}
 
 
 def negative_eigenvalues(paths: list[str], *, labels: list[str], by: str, title: str) -> plots.plt.Figure:

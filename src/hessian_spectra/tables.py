@@ -16,6 +16,7 @@ import pandas as pd
 from .density import negative_estimate
 from .io import load_npz, save_text
 from .spectrum import COUNT_METHODS, load_along_training, load_counts, negative_fraction, negative_part
+from .switch import load_interpolation, switch_curves
 
 N_TOP = 3  # largest eigenvalues listed per run in the width and batch tables
 
@@ -335,8 +336,6 @@ def batch_switch_table(curves: pd.DataFrame, line: pd.DataFrame) -> pd.DataFrame
 
 
 def write_batch_switch(metrics_paths: list[str], interpolation_path: str, stem: str, caption: str) -> None:
-    from .switch import load_interpolation, switch_curves
-
     table = batch_switch_table(switch_curves(metrics_paths), load_interpolation(interpolation_path))
     readable = _formatted(table, SWITCH_COLUMNS, ())
     readable["step"] = readable["step"].map(lambda v: "" if pd.isna(v) else f"{v:,}")

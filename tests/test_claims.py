@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -31,15 +32,25 @@ def _tables(tmp_path) -> dict:
                                 "cutoff": [30, 30, 30, 30]}),
         "width_scaling": pd.DataFrame({"run": ["width_n10", "width_n70"], "lambda_1": [1.5, 1.0],
                                        "fraction_negative": [0.10, 0.12]}),
-        "batch_size": pd.DataFrame({"run": ["batch_b512", "batch_b10"], "ratio": [9, 10], "lambda_1": [4.0, 0.5]}),
+        # |most negative| / lambda_1: 0.02 / 4 = 0.005 (b512), 0.01 / 0.5 = 0.02 (b10)
+        "batch_size": pd.DataFrame({"run": ["batch_b512", "batch_b10"], "ratio": [9, 10], "lambda_1": [4.0, 0.5],
+                                    "most_negative": [-0.02, -0.01]}),
         "batch_switch": pd.DataFrame({"quantity": ["end of Part I", "first record after the switch",
-                                                   "barrier on 0 < a < 1 (...)"],
-                                      "train_loss": [0.2, 0.3, 1.5]}),
+                                                   "end of Part II", "barrier on 0 < a < 1 (...)"],
+                                      "train_loss": [0.2, 0.3, 0.1, 1.5], "test_accuracy": [0.9, 0.91, 0.905, 0.5]}),
     }
+    # Fig. 1: at init 3 of 5 eigenvalues within 1% of lambda_max = 10; at the end R's
+    # eigenvalues (3, 4) against G's (0, 0, 12): norms 5 / 12, tops 4 / 12
+    spectra = {"fig1_init": {"hessian": np.array([-0.05, 0.0, 0.1, 5.0, 10.0])},
+               "fig1_final": {"hessian": np.array([0.0, 0.0, 0.0, 1.0, 100.0]),
+                              "gauss_newton": np.array([0.0, 0.0, 12.0]), "residual": np.array([-3.0, 0.0, 4.0])}}
     paths = {}
     for name, table in tables.items():
         paths[name] = tmp_path / f"{name}.csv"
         table.to_csv(paths[name], index=False)
+    for name, arrays in spectra.items():
+        paths[name] = tmp_path / f"{name}.npz"
+        np.savez(paths[name], **arrays)
     return paths
 
 
@@ -47,19 +58,25 @@ def test_every_measure_against_numbers_worked_out_by_hand(tmp_path):
     table = evaluate_claims(load_claims(CLAIMS), _tables(tmp_path)).set_index("id")
     expected = {"outliers_gap": 0.75, "outliers_ratio": 1.0, "outliers_cutoff": 0.0,
                 "width_top_eigenvalues": 1.5, "width_negative_fraction": 0.02 / 0.11,
-                "batch_same_outliers": 1.0, "batch_large_is_sharper": 8.0, "switch_jump": 1.5, "switch_no_barrier": 1.5}
+                "batch_same_outliers": 1.0, "batch_large_is_sharper": 8.0, "switch_jump": 1.5, "switch_no_barrier": 1.5,
+                "bulk_at_init": 0.6, "bulk_at_end": 0.8, "gauss_newton_norm": 5 / 12, "gauss_newton_top": 4 / 12,
+                "batch_negative_small": 0.02, "batch_negative_edges_alike": 2.0, "switch_final_accuracy": 0.005}
     for claim, value in expected.items():
         assert table.loc[claim, "value"] == pytest.approx(value), claim
     assert table.loc["outliers_ratio", "verdict"] == "holds"
     assert table.loc["outliers_cutoff", "verdict"] == "does not hold"
     assert table.loc["switch_no_barrier", "verdict"] == "does not hold"  # 1.5 > 1.1: a barrier
+    assert table.loc["bulk_at_end", "verdict"] == "partly holds"
+    assert table.loc["switch_final_accuracy", "verdict"] == "holds"
     assert set(table["verdict"]) <= set(VERDICTS)
 
 
 def test_a_claim_without_its_inputs_says_so(tmp_path):
     paths = _tables(tmp_path)
     paths["batch_switch"] = tmp_path / "absent.csv"
-    table = evaluate_claims(load_claims(CLAIMS), {**paths, "table1": None}).set_index("id")
+    table = evaluate_claims(load_claims(CLAIMS), {**paths, "table1": None, "fig1_init": None}).set_index("id")
+    assert table.loc["bulk_at_init", "verdict"] == "not measured (fig1_init not built at this profile)"
+    assert table.loc["bulk_at_end", "verdict"] == "partly holds"
     assert table.loc["switch_jump", "verdict"] == "not measured (batch_switch not built at this profile)"
     assert table.loc["outliers_gap", "verdict"].startswith("not measured (table1")
     assert pd.isna(table.loc["switch_jump", "value"])
@@ -70,7 +87,7 @@ def test_the_claims_file_covers_the_papers_figures_with_known_measures():
     claims = load_claims(CLAIMS)
     assert {claim["measure"]["name"] for claim in claims} <= set(MEASURES)
     figures = " ".join(claim["figure"] for claim in claims)
-    for figure in ("Fig. 3", "Table 1", "Fig. 4", "Fig. 5", "Fig. 7", "Fig. 9", "Fig. 10"):
+    for figure in ("Fig. 1", "Fig. 1b", "Fig. 3", "Table 1", "Fig. 4", "Fig. 5", "Fig. 7", "Fig. 8", "Fig. 9", "Fig. 10"):
         assert figure in figures
     assert all(claim["why"] for claim in claims)
 
@@ -85,5 +102,5 @@ def test_a_bad_claim_is_rejected_naming_it(tmp_path, edit, message):
     claims["claims"][0].update(edit)
     path = tmp_path / "claims.yaml"
     path.write_text(yaml.safe_dump(claims))
-    with pytest.raises(ValueError, match="claim 'outliers_gap': .*" + re.escape(message)):
+    with pytest.raises(ValueError, match="claim 'bulk_at_init': .*" + re.escape(message)):
         load_claims(path)

@@ -3,9 +3,10 @@ measure (a function here) computed from the workflow's cached tables, and thresh
 turn its value into a verdict: "holds", "partly holds" or "does not hold". A claim whose
 inputs a profile did not build says so instead of a verdict. Nothing is typed by hand.
 
-Inputs (``evaluate_claims``): the paths of the tables a measure reads, by name (``table1``,
-``width_scaling``, ``batch_size``, ``batch_switch``); a missing or absent path makes the
-claims that need it "not measured".
+Inputs (``evaluate_claims``): the paths of what a measure reads, by name: the tables
+(``table1``, ``width_scaling``, ``batch_size``, ``batch_switch``: CSV) and Fig. 1's spectra
+(``fig1_init``, ``fig1_final``: the npz files with the eigenvalues of H, G and R); a
+missing or absent path makes the claims that need it "not measured".
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -24,6 +26,26 @@ def outliers_within_one(tables: dict, method: str) -> float:
     """Share of Table 1's runs whose ``method`` count is within 1 of the number of classes."""
     table = tables["table1"]
     return float(((table[method] - table["nc"]).abs() <= 1).mean())
+
+
+def bulk_fraction(inputs: dict, stage: str, band: float) -> float:
+    """Share of Fig. 1's Hessian eigenvalues at ``stage`` (init | final) within
+    ``band`` x lambda_max of zero."""
+    eigenvalues = inputs[f"fig1_{stage}"]["hessian"]
+    return float(np.mean(np.abs(eigenvalues) <= band * eigenvalues.max()))
+
+
+def residual_norm_ratio(inputs: dict) -> float:
+    """||R||_F / ||G||_F at the end of Fig. 1's run (a symmetric matrix's Frobenius norm
+    is the 2-norm of its eigenvalues)."""
+    spectra = inputs["fig1_final"]
+    return float(np.linalg.norm(spectra["residual"]) / np.linalg.norm(spectra["gauss_newton"]))
+
+
+def residual_top_ratio(inputs: dict) -> float:
+    """max |eigenvalue of R| / largest eigenvalue of G at the end of Fig. 1's run."""
+    spectra = inputs["fig1_final"]
+    return float(np.abs(spectra["residual"]).max() / spectra["gauss_newton"].max())
 
 
 def top_eigenvalue_spread(tables: dict) -> float:
@@ -56,6 +78,19 @@ def batch_top_ratio(tables: dict) -> float:
     return float(table["lambda_1"].iloc[-1] / table["lambda_1"].iloc[0])
 
 
+def batch_negative_over_top(tables: dict) -> float:
+    """The largest |most negative eigenvalue| / lambda_1 over Family C's batch sizes."""
+    table = tables["batch_size"]
+    return float((table["most_negative"].abs() / table["lambda_1"]).max())
+
+
+def batch_negative_edge_spread(tables: dict) -> float:
+    """Larger over smaller |most negative eigenvalue| of the smallest and largest batch."""
+    edges = _by_batch(tables)["most_negative"].abs()
+    edges = (edges.iloc[0], edges.iloc[-1])
+    return float(max(edges) / min(edges))
+
+
 def _switch_row(tables: dict, prefix: str) -> pd.Series:
     table = tables["batch_switch"]
     return table[table["quantity"].str.startswith(prefix)].iloc[0]
@@ -66,19 +101,31 @@ def switch_jump(tables: dict) -> float:
     return float(_switch_row(tables, "first record")["train_loss"] / _switch_row(tables, "end of Part I")["train_loss"])
 
 
+def switch_accuracy_change(tables: dict) -> float:
+    """Test accuracy at the end of Part II minus that at the end of Part I (a fraction)."""
+    return float(_switch_row(tables, "end of Part II")["test_accuracy"]
+                 - _switch_row(tables, "end of Part I")["test_accuracy"])
+
+
 def switch_barrier(tables: dict) -> float:
     """The largest train loss on 0 < a < 1 over the higher end (the table's barrier row)."""
     return float(_switch_row(tables, "barrier")["train_loss"])
 
 
-#: measure name -> (function, the tables it reads)
+#: measure name -> (function, the inputs it reads; ``{option}`` is filled from the claim's measure options)
 MEASURES: dict[str, tuple[Callable[..., float], tuple[str, ...]]] = {
+    "bulk_fraction": (bulk_fraction, ("fig1_{stage}",)),
+    "residual_norm_ratio": (residual_norm_ratio, ("fig1_final",)),
+    "residual_top_ratio": (residual_top_ratio, ("fig1_final",)),
     "outliers_within_one": (outliers_within_one, ("table1",)),
     "top_eigenvalue_spread": (top_eigenvalue_spread, ("width_scaling",)),
     "negative_fraction_spread": (negative_fraction_spread, ("width_scaling",)),
     "batch_outlier_difference": (batch_outlier_difference, ("batch_size",)),
     "batch_top_ratio": (batch_top_ratio, ("batch_size",)),
+    "batch_negative_over_top": (batch_negative_over_top, ("batch_size",)),
+    "batch_negative_edge_spread": (batch_negative_edge_spread, ("batch_size",)),
     "switch_jump": (switch_jump, ("batch_switch",)),
+    "switch_accuracy_change": (switch_accuracy_change, ("batch_switch",)),
     "switch_barrier": (switch_barrier, ("batch_switch",)),
 }
 
@@ -108,16 +155,24 @@ def verdict(value: float, direction: str, holds: float, partly: float) -> str:
     return VERDICTS[1] if better(value, partly) else VERDICTS[2]
 
 
+def _load(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:
+    """A table (CSV) as a data frame, a spectrum file (npz) as a dict of arrays."""
+    if path.suffix == ".npz":
+        with np.load(path) as arrays:
+            return {name: arrays[name] for name in arrays.files}
+    return pd.read_csv(path)
+
+
 def evaluate_claims(claims: list[dict], inputs: dict[str, str | Path | None]) -> pd.DataFrame:
     """One row per claim: figure, claim, quantity, value, the thresholds, verdict and why;
-    "not measured (...)" as the verdict where an input table is missing."""
-    tables = {name: pd.read_csv(path) for name, path in inputs.items() if path and Path(path).is_file()}
+    "not measured (...)" as the verdict where an input is missing."""
+    loaded = {name: _load(Path(path)) for name, path in inputs.items() if path and Path(path).is_file()}
     rows = []
     for claim in claims:
         options = {k: v for k, v in claim["measure"].items() if k != "name"}
         function, needs = MEASURES[claim["measure"]["name"]]
-        missing = [name for name in needs if name not in tables]
-        value = None if missing else function(tables, **options)
+        missing = [name.format(**options) for name in needs if name.format(**options) not in loaded]
+        value = None if missing else function(loaded, **options)
         rows.append({
             "id": claim["id"], "figure": claim["figure"], "claim": claim["claim"], "quantity": claim["quantity"],
             "value": value,

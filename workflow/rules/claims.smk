@@ -1,5 +1,5 @@
 # The paper's claims beside our results: every claim of config/claims.yaml, its measured
-# quantity (from the tables above) and the verdict its thresholds give.
+# quantity (from the tables above and Fig. 1's spectra) and the verdict its thresholds give.
 
 
 CLAIMS_OUTPUTS = table("claims", ".csv", ".md")
@@ -12,6 +12,8 @@ rule claims:
         width_scaling=f"{TABLES}/width_scaling.csv",
         batch_size=f"{TABLES}/batch_size.csv",
         batch_switch=f"{TABLES}/batch_switch.csv",
+        fig1_init=spectrum_path("clusters", FIG1_RUN, "init"),
+        fig1_final=spectrum_path("clusters", FIG1_RUN, "final"),
     output:
         CLAIMS_OUTPUTS,
     log:
@@ -20,7 +22,8 @@ rule claims:
         ENVIRONMENT
     params:
         caption=(
-            f"The paper's claims [{PROFILE}]: the quantity that tests each, computed from this profile's tables, "
+            f"The paper's claims [{PROFILE}]: the quantity that tests each, computed from this profile's tables and "
+            "Fig. 1's spectra, "
             "and the verdict its thresholds give (config/claims.yaml says why each threshold)."
         ),
     script:

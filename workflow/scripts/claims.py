@@ -1,7 +1,7 @@
-"""Snakemake step: the claims table (verdicts computed from the tables, config/claims.yaml)."""
+"""Snakemake step: the claims table (verdicts computed from the tables and Fig. 1's spectra, config/claims.yaml)."""
 from hessian_spectra.claims import write_claims
 from hessian_spectra.jobs import job
 
 with job(snakemake):
-    inputs = {name: snakemake.input[name] for name in ("table1", "width_scaling", "batch_size", "batch_switch")}
+    inputs = {name: path for name, path in snakemake.input.items() if name != "claims"}
     write_claims(snakemake.input.claims, inputs, snakemake.output[0].removesuffix(".csv"), snakemake.params.caption)

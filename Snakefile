@@ -17,10 +17,11 @@ include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/along.smk"
 include: "workflow/rules/switch.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/report.smk"
 
 
 # Cheap steps that stay on the submitting machine when the workflow runs on a cluster
-# (profiles/slurm): the targets, every figure and table, and the outlier counts.
+# (profiles/slurm): the targets, every figure and table, the outlier counts and the report.
 localrules:
     all,
     family_clusters,
@@ -53,58 +54,63 @@ localrules:
     negative_fraction_table,
     batch_switch_table,
     claims,
+    report,
 
 
 rule all:
     default_target: True
     input:
-        CLUSTER_OUTPUTS,
-        WIDTH_OUTPUTS,
-        BATCH_OUTPUTS,
-        APPENDIX_OUTPUTS,
-        FIDELITY_OUTPUTS,
-        ALONG_OUTPUTS,
-        SWITCH_OUTPUTS,
-        CLAIMS_OUTPUTS,
+        targets(
+            CLUSTER_OUTPUTS,
+            WIDTH_OUTPUTS,
+            BATCH_OUTPUTS,
+            APPENDIX_OUTPUTS,
+            FIDELITY_OUTPUTS,
+            ALONG_OUTPUTS,
+            SWITCH_OUTPUTS,
+            CLAIMS_OUTPUTS,
+        ),
+        # last: the report shows every figure and table above
+        REPORT,
 
 
 rule family_clusters:
     """Family A: Fig. 1, 1b, 2, 3 and Table 1 (`make reproduce SNAKE_ARGS=family_clusters`)."""
     input:
-        CLUSTER_OUTPUTS,
+        targets(CLUSTER_OUTPUTS),
 
 
 rule family_width:
     """Family B: Fig. 4, 5, 6 and the width-scaling table."""
     input:
-        WIDTH_OUTPUTS,
+        targets(WIDTH_OUTPUTS),
 
 
 rule family_batch:
     """Family C: Fig. 7, 8 and the batch-size table."""
     input:
-        BATCH_OUTPUTS,
+        targets(BATCH_OUTPUTS),
 
 
 rule appendix_b:
     """Appendix B: Fig. B (Marchenko-Pastur law and the BBP outlier)."""
     input:
-        APPENDIX_OUTPUTS,
+        targets(APPENDIX_OUTPUTS),
 
 
 rule family_fidelity:
     """The fidelity ablation of Family A's settings (tables/<profile>/fidelity_ablation)."""
     input:
-        FIDELITY_OUTPUTS,
+        targets(FIDELITY_OUTPUTS),
 
 
 rule family_along_training:
     """Fig. 11 and the negative-fraction study: spectra along training (ours)."""
     input:
-        ALONG_OUTPUTS,
+        targets(ALONG_OUTPUTS),
 
 
 rule family_switch:
     """Family D: Fig. 9, 10 and the batch-switch table (CIFAR10; digits at default and ci)."""
     input:
-        SWITCH_OUTPUTS,
+        targets(SWITCH_OUTPUTS),

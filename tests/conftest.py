@@ -18,3 +18,15 @@ def no_network(monkeypatch):
         raise AssertionError("network access attempted")
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """The ci profile built end to end (every family, the claims and the report) in a
+    temporary copy of the project; shared by the workflow, report and reference tests."""
+    from project import copy_project, snakemake
+
+    project = copy_project(tmp_path_factory.mktemp("first"))
+    result = snakemake(project)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return project

@@ -14,11 +14,12 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
 def copy_project(folder: Path) -> Path:
-    """A copy of the workflow (Snakefile, rules, configs, profiles) in ``folder``."""
+    """A copy of the workflow (Snakefile, rules, configs, profiles, the report notebook) in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    for item in ("Snakefile", "workflow", "config", "profiles", "environment.yml"):
-        source = ROOT / item
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, folder / item)
+    for item in ("Snakefile", "workflow", "config", "profiles", "environment.yml", "paper/report.py"):
+        source, target = ROOT / item, folder / item
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
     return folder
 
 

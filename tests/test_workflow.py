@@ -1,19 +1,26 @@
 """End to end: the ci profile builds every output through Snakemake in a temporary
-directory; reruns do nothing; a changed setting reruns exactly the jobs that depend on it;
-two builds give the same tables; bad configs fail before any job starts."""
+directory (the ``built`` fixture of conftest.py), the report last; reruns do nothing; a
+changed setting reruns exactly the jobs that depend on it; two builds from scratch give
+byte-identical tables; the claims table has a row per claim; Snakemake's own report
+builds; bad configs fail before any job starts."""
 
 from __future__ import annotations
 
 import filecmp
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from cases import ROOT
 from project import copy_project, snakemake
+
+from hessian_spectra.claims import VERDICTS, load_claims
+from hessian_spectra.compare import ATOL, RTOL, compare_tables
 
 FIGURES = ("fig1_full_spectrum", "fig1b_gauss_newton_split", "fig2_cluster_pca", "fig3_cluster_spectra",
            "fig4_width_right_edge", "fig5_width_left_edge_count", "fig6_width_left_edge_fraction",
@@ -26,6 +33,7 @@ OUTPUTS = [
     *(f"figures/ci/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")),
     *(f"tables/ci/table1.{ext}" for ext in ("csv", "md", "tex")),
     *(f"tables/ci/{name}.{ext}" for name in TABLES for ext in ("csv", "md")),
+    "paper/ci/report.html",
 ]
 
 pytestmark = pytest.mark.slow
@@ -43,14 +51,6 @@ def _jobs_to_run(project: Path, configfile: str, *args: str) -> dict[str, int]:
         elif in_table and len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
             counts[parts[0]] = int(parts[1])
     return counts
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    project = copy_project(tmp_path_factory.mktemp("first"))
-    result = snakemake(project)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return project
 
 
 def test_ci_profile_builds_every_output(built):
@@ -139,7 +139,8 @@ EDITS = [
 def test_a_changed_setting_reruns_exactly_what_depends_on_it(built, path, value, expected):
     config = _edit(yaml.safe_load((built / "config/ci.yaml").read_text()), path, value)
     (built / "config/changed.yaml").write_text(yaml.safe_dump(config))
-    assert _jobs_to_run(built, "config/changed.yaml") == ({**expected, "all": 1} if expected else {})
+    # whatever changes a figure or table re-renders the report, which shows them all
+    assert _jobs_to_run(built, "config/changed.yaml") == ({**expected, "report": 1, "all": 1} if expected else {})
 
 
 def test_changing_the_threads_of_a_rule_reruns_nothing(built):
@@ -147,12 +148,45 @@ def test_changing_the_threads_of_a_rule_reruns_nothing(built):
     assert counts == {}
 
 
-def test_two_runs_give_byte_identical_table(built, tmp_path):
+def test_two_builds_from_scratch_give_byte_identical_tables(built, tmp_path):
     second = copy_project(tmp_path)
     result = snakemake(second)
     assert result.returncode == 0, result.stderr[-5000:]
-    for name in ("table1.csv", "table1.md", "width_scaling.csv", "batch_size.csv"):
+    names = sorted(path.name for path in (built / "tables/ci").iterdir())
+    assert len(names) == 3 + 2 * len(TABLES)
+    assert sorted(path.name for path in (second / "tables/ci").iterdir()) == names
+    for name in names:
         assert filecmp.cmp(built / "tables/ci" / name, second / "tables/ci" / name, shallow=False), name
+
+
+def test_tables_match_the_reference_tables(built):
+    """Any change in the ci profile's numbers beyond round-off is noticed: the tables match
+    tests/reference/ci within hessian_spectra.compare's tolerance (its docstring says why
+    rtol 1e-4); `make reference` regenerates them on purpose."""
+    differences = compare_tables(ROOT / "tests/reference/ci", built / "tables/ci")
+    assert not differences, "\n".join(differences) + f"\n(rtol={RTOL}, atol={ATOL}; on purpose: make reference)"
+
+
+def test_the_claims_table_has_a_row_per_claim(built):
+    claims = [claim["id"] for claim in load_claims(built / "config/claims.yaml")]
+    table = pd.read_csv(built / "tables/ci/claims.csv")
+    assert list(table["id"]) == claims
+    # the ci profile builds every input: every claim has a value and a verdict, none "not measured"
+    assert table["value"].notna().all() and set(table["verdict"]) <= set(VERDICTS)
+
+
+def test_snakemake_report_builds_with_every_figure_and_table(built, tmp_path):
+    result = snakemake(built, "--report", str(tmp_path / "report.zip"))
+    assert result.returncode == 0, result.stderr[-5000:]
+    with zipfile.ZipFile(tmp_path / "report.zip") as archive:
+        names = archive.namelist()
+        text = b"".join(archive.read(name) for name in names if name.endswith((".html", ".js")))
+    for name in FIGURES:
+        assert any(entry.endswith(f"/{name}.png") for entry in names), name
+    for name in ("table1", *TABLES):
+        assert any(entry.endswith(f"/{name}.csv") for entry in names), name
+    # a figure's caption (workflow/report/*.rst) and a table rule's caption made it in
+    assert b"the residual R = H - G" in text and b"claims [ci]: the quantity that tests each" in text
 
 
 def test_family_targets_build_one_family_each(tmp_path):

@@ -39,13 +39,69 @@ EXECUTION = {
 ENVIRONMENT = "../../environment.yml"
 
 
+# Snakemake's own report (`snakemake --report report.zip`): every figure's PNG and every
+# table's CSV, with the caption of workflow/report/<figure>.rst or the table rule's
+# params.caption (workflow/report/table.rst), under the category of its family.
+REPORT_CATEGORIES = {
+    "A. Gaussian clusters": (
+        "fig1_full_spectrum",
+        "fig1b_gauss_newton_split",
+        "fig2_cluster_pca",
+        "fig3_cluster_spectra",
+        "table1",
+        "fidelity_ablation",
+    ),
+    "B. Width": (
+        "fig4_width_right_edge",
+        "fig5_width_left_edge_count",
+        "fig6_width_left_edge_fraction",
+        "width_scaling",
+    ),
+    "C. Batch size": ("fig7_batch_top_eigenvalues", "fig8_batch_negative_eigenvalues", "batch_size"),
+    "D. Batch switch": ("fig9_batch_switch", "fig10_interpolation", "batch_switch"),
+    "E. Beyond the paper": (
+        "fig11_spectrum_along_training",
+        "along_training",
+        "fig_negative_fraction_along_training",
+        "negative_fraction",
+        "figB_marchenko_pastur",
+    ),
+    "F. Claims": ("claims",),
+}
+CATEGORY = {name: category for category, names in REPORT_CATEGORIES.items() for name in names}
+FIGURE_NAMES = [name for name in CATEGORY if name.startswith("fig")]
+TABLE_NAMES = [name for name in CATEGORY if not name.startswith("fig")]
+
+
+# absolute: a flagged path is shared by its rule's output and rule all's input, and a
+# relative caption would be read from both rules' folders
+CAPTIONS = f"{workflow.basedir}/workflow/report"
+
+
+def in_report(path, name, caption):
+    """``path`` flagged for Snakemake's report, in the category of figure or table ``name``,
+    with the caption file ``caption`` of workflow/report/.
+    (A line may not start with ``report(``: Snakemake reads that as its keyword.)"""
+    return report(path, caption=f"{CAPTIONS}/{caption}", category=CATEGORY[name])
+
+
 def figure(name):
-    """Both files of one figure."""
-    return multiext(f"{FIGURES}/{name}", ".pdf", ".png")
+    """Both files of one figure (the PNG in Snakemake's report)."""
+    png = in_report(f"{FIGURES}/{name}.png", name, f"{name}.rst")
+    return [f"{FIGURES}/{name}.pdf", png]
 
 
 def table(name, *suffixes):
-    return multiext(f"{TABLES}/{name}", *suffixes)
+    """The files of one table (the CSV, when asked for, in Snakemake's report)."""
+    paths = [f"{TABLES}/{name}{suffix}" for suffix in suffixes]
+    return [in_report(path, name, "table.rst") if path.endswith(".csv") else path for path in paths]
+
+
+def targets(*groups):
+    """The paths of output lists as plain strings, for target rules: a path flagged for the
+    report in a target rule's input would be listed in Snakemake's report as that rule's
+    (without the table rule's caption)."""
+    return [str(path) for group in groups for path in group]
 
 
 def run_dir(family, run):

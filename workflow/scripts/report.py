@@ -1,0 +1,9 @@
+"""Snakemake step: the replication report (paper/report.py executed, rendered to HTML)."""
+from hessian_spectra.jobs import job
+from hessian_spectra.report import render_report
+
+with job(snakemake):
+    params = snakemake.params
+    render_report(snakemake.input.notebook,
+                  {"PROFILE": params.profile, "CHOICES": params.choices, "STAND_INS": params.stand_ins},
+                  snakemake.output[0])

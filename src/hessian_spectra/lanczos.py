@@ -106,25 +106,34 @@ def _orthogonalize(rows: Tensor, basis: Tensor) -> Tensor:
 class _OrthogonalityEstimate:
     """Simon's recurrence (1984) for omega[j, i] ~ q_j . q_i of plain Lanczos vectors, driven
     by the Lanczos coefficients alone; when max |omega| passes ``threshold`` the new vector
-    is reorthogonalized against the whole basis, and so is the one after it. Semi-
-    orthogonality (threshold sqrt(eps)) already keeps the Ritz values accurate to rounding;
-    the Ritz vectors' residuals cannot go below about threshold * ||H||, so the threshold is
-    also kept under the residual tolerance. Most steps skip the O(n M) pass."""
+    is reorthogonalized, and so is the one after it. Semi-orthogonality (threshold
+    sqrt(eps)) already keeps the Ritz values accurate to rounding; the Ritz vectors'
+    residuals cannot go below about threshold * ||H||, so the threshold is also kept under
+    the residual tolerance. Most steps skip the O(n M) pass.
+
+    The pass is against the basis vectors that need it, not the whole basis (Simon's
+    partial reorthogonalization as in Larsen's PROPACK): the runs of indices whose
+    |omega| exceeds ``threshold * eps^(1/4)`` (eps^(3/4) for the threshold sqrt(eps))
+    around each index past the threshold. The orthogonality a Lanczos basis loses goes
+    towards the Ritz vectors that have converged, which live in the basis vectors of
+    their time; here the top end converges long before the bottom one, and those runs
+    are a fraction of the basis."""
 
     EPS = float(np.finfo(np.float64).eps)
 
     def __init__(self, capacity: int, threshold: float):
         self.threshold = threshold
+        self.floor = threshold * self.EPS**0.25  # omega below this is left in place
         self.alpha = np.zeros(capacity)
         self.beta = np.zeros(capacity)
         self.previous = np.zeros(capacity)  # omega[j-1, :]
         self.current = np.zeros(capacity)  # omega[j, :]
         self.current[0] = 1.0
-        self.force_next = False
+        self.force_next: list[tuple[int, int]] = []  # the ranges of the previous pass, for the next vector
 
-    def update(self, j: int, alpha: float, beta: float) -> bool:
-        """Record alpha_j, beta_j (q_{j+1} = r / beta_j) and say whether q_{j+1} needs a full
-        reorthogonalization."""
+    def update(self, j: int, alpha: float, beta: float) -> list[tuple[int, int]]:
+        """Record alpha_j, beta_j (q_{j+1} = r / beta_j) and say against which index ranges
+        [lo, hi) of q_0..q_j the vector q_{j+1} needs reorthogonalizing (none: [])."""
         self.alpha[j], self.beta[j] = alpha, beta
         eps = self.EPS
         new = self.previous  # reuse the buffer of omega[j-1, :]
@@ -137,13 +146,66 @@ class _OrthogonalityEstimate:
         new[j] = eps * 10.0
         new[j + 1] = 1.0
         self.previous, self.current = self.current, new
-        needed = self.force_next or bool(np.abs(new[: j + 1]).max(initial=0.0) > self.threshold)
-        self.force_next = needed and not self.force_next
-        return needed
+        size = np.abs(new[: j + 1])
+        ranges = self._ranges(size)
+        if self.force_next:  # the vector after a reorthogonalized one: at least the same ranges
+            ranges = _merge_ranges(ranges + self.force_next)
+            self.force_next = []
+        else:
+            self.force_next = ranges
+        return ranges
 
-    def reset(self, j: int) -> None:
-        """q_{j} was just made orthogonal to q_0..q_{j-1} to working precision."""
-        self.current[:j] = self.EPS * 10.0
+    def _ranges(self, size: np.ndarray) -> list[tuple[int, int]]:
+        """The maximal runs of indices with size > floor that hold an index with size > threshold."""
+        peaks = np.flatnonzero(size > self.threshold)
+        if len(peaks) == 0:
+            return []
+        above = np.concatenate([[False], size > self.floor, [False]])
+        edges = np.flatnonzero(above[1:] != above[:-1])  # run starts and ends, alternating
+        starts, ends = edges[0::2], edges[1::2]
+        runs = np.searchsorted(ends, peaks, side="right")  # the run holding each peak
+        return [(int(starts[r]), int(ends[r])) for r in np.unique(runs)]
+
+    def reset(self, ranges: list[tuple[int, int]]) -> None:
+        """q_j (the newest vector) was just made orthogonal to the basis vectors in ``ranges``
+        to working precision."""
+        for lo, hi in ranges:
+            self.current[lo:hi] = self.EPS * 10.0
+
+    def reset_all(self, j: int) -> None:
+        """q_j was just made orthogonal to q_0..q_{j-1} to working precision."""
+        self.reset([(0, j)])
+
+
+def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of index ranges [lo, hi), as sorted disjoint ranges."""
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+_CHUNK_ROWS = 32  # basis rows per Gram-Schmidt block: few enough to stay in cache between their two uses
+
+
+def _orthogonalize_ranges(rows: Tensor, basis: Tensor, ranges: list[tuple[int, int]]) -> None:
+    """Remove from the single row ``rows`` (1, M), in place, its components along the rows of
+    ``basis`` in the index ranges [lo, hi) only. Block Gram-Schmidt: classical within blocks
+    of ``_CHUNK_ROWS`` rows, modified between them, so that each block is read from memory
+    once and is still in cache when it is subtracted (the pass is memory-bound: two full
+    reads of the basis cost twice as much); a second pass where the first removed much."""
+    w = rows[0]
+    for _ in range(2):
+        before = float(torch.linalg.vector_norm(w))
+        for lo, hi in ranges:
+            for start in range(lo, hi, _CHUNK_ROWS):
+                block = basis[start : min(start + _CHUNK_ROWS, hi)]
+                w.addmv_(block.T, torch.mv(block, w), alpha=-1.0)
+        if float(torch.linalg.vector_norm(w)) >= 0.7 * before:
+            return
 
 
 def _lanczos_step(W: Tensor, Q: Tensor, j: int, T: np.ndarray, orthogonality: _OrthogonalityEstimate) -> np.ndarray:
@@ -159,9 +221,10 @@ def _lanczos_step(W: Tensor, Q: Tensor, j: int, T: np.ndarray, orthogonality: _O
     w.add_(q, alpha=-correction)
     alpha += correction
     beta = float(torch.linalg.vector_norm(w))
-    if orthogonality.update(j, alpha, beta):
-        _orthogonalize(W, Q[: j + 1])
-        orthogonality.reset(j + 1)
+    ranges = orthogonality.update(j, alpha, beta)
+    if ranges:
+        _orthogonalize_ranges(W, Q, ranges)
+        orthogonality.reset(ranges)
     T[j, j] = alpha
     coeffs = np.zeros((j + 1, 1))
     coeffs[j, 0] = alpha
@@ -298,8 +361,8 @@ class _Basis:
         """Remove the basis from W in place and record the coefficients in T."""
         n0, n = self.n0, self.n
         if self.banded and self.orthogonality is not None:
-            # plain Lanczos: three-term recurrence, full reorthogonalization only when the
-            # estimated loss of orthogonality calls for it (partial reorthogonalization)
+            # plain Lanczos: three-term recurrence, reorthogonalization only when and against
+            # what the estimated loss of orthogonality calls for (partial reorthogonalization)
             return _lanczos_step(W, self.Q, n0, self.T, self.orthogonality)
         C = _orthogonalize(W, self.Q[:n])  # (n, b)
         C_np = C.cpu().numpy()
@@ -326,7 +389,7 @@ class _Basis:
             new_q[i] = direction[0] / direction[0].norm()
         R = new_q @ W.T
         if self.orthogonality is not None:
-            self.orthogonality.reset(n)
+            self.orthogonality.reset_all(n)
         return R
 
     def advance(self, new_q: Tensor, coupling: np.ndarray, request: _Request) -> None:
@@ -471,8 +534,9 @@ def _lanczos(operator: SymmetricOperator, k: int, which: str, tol: float, max_pr
     hundred vectors keeps, so it needs fewer products there
     (``benchmarks/topk_speed.py`` compares them).
     With block_size 1: the three-term recurrence with partial reorthogonalization (Simon
-    1984): a full Gram-Schmidt pass only when the estimated loss of orthogonality calls
-    for it, which keeps the Ritz values free of ghost copies at a fraction of the cost;
+    1984): a Gram-Schmidt pass only when the estimated loss of orthogonality calls for
+    it, and only against the basis vectors it names (``_OrthogonalityEstimate``), which
+    keeps the Ritz values free of ghost copies at a fraction of the cost;
     with larger blocks: full block Gram-Schmidt (BLAS-3) every step. The basis is kept
     (max_basis x M floats); past that it is thick-restarted on the wanted Ritz vectors
     and their neighbours (Wu and Simon 2000), after which the projected matrix is dense.

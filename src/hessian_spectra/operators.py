@@ -113,15 +113,26 @@ class _MLPProducts:
     batch (``architectures.MLPPass``) is computed once; a product of a block of b vectors
     is then one forward and one backward sweep of b "directional" copies, every
     contraction a single matrix product over all b (checked against the autograd engine
-    and against ``torch.func.hessian`` in the tests)."""
+    and against ``torch.func.hessian`` in the tests); a single vector (b = 1, each step
+    of plain Lanczos) takes a leaner path with the same sweeps (``_vector``)."""
 
     def __init__(self, stack: MLPStack, batches, n_total: int):
         self.weights, self.biases = stack.weights, stack.biases
         self.weights_t = [w.T.contiguous() for w in self.weights]
         self.passes = [MLPPass.of(stack, x, y, n_total) for x, y in batches]
         self.scaled_probs = [batch.prob / n_total for batch in self.passes]
+        # (weight start, weight end, bias end or None) of each layer in a flat vector
+        self.offsets: list[tuple[int, int, int | None]] = []
+        start = 0
+        for w, bias in zip(self.weights, self.biases):
+            end = start + w.numel()
+            bias_end = None if bias is None else end + bias.numel()
+            self.offsets.append((start, end, bias_end))
+            start = end if bias_end is None else bias_end
 
     def __call__(self, rows: Tensor) -> Tensor:
+        if len(rows) == 1:
+            return self._vector(rows[0])[None]
         directions = self._directions(rows)
         out = None
         for batch, prob_scaled in zip(self.passes, self.scaled_probs):
@@ -132,6 +143,45 @@ class _MLPProducts:
             product = self._directional_backward(batch, directions, r_h, r_a, r_d)
             out = product if out is None else out.add_(product)
         return out
+
+    def _vector(self, row: Tensor) -> Tensor:
+        """H v for one (M,) vector: the same sweeps as a block, written for b = 1 (a Lanczos
+        step's product). Every tensor is 2-D (n, width), with no layout copies of v, and each
+        layer's piece of H v is written into its slice of the result, so the product costs
+        its matrix products and a few elementwise passes, not the bookkeeping around them."""
+        weights, offsets, n_layers = self.weights, self.offsets, len(self.weights)
+        v_w = [row[start:end].view(w.shape) for (start, end, _), w in zip(offsets, weights)]
+        v_b = [None if bias_end is None else row[end:bias_end] for _, end, bias_end in offsets]
+        result = None
+        for batch, prob_scaled in zip(self.passes, self.scaled_probs):
+            a, d1, curv, delta = batch.inputs, batch.first, batch.curvature, batch.errors
+            r_h, r_a = [], [None]
+            for l in range(n_layers):
+                t = a[l] @ v_w[l].T if v_b[l] is None else torch.addmm(v_b[l], a[l], v_w[l].T)
+                if l > 0:
+                    t.addmm_(r_a[l], self.weights_t[l])
+                r_h.append(t)
+                if l < n_layers - 1:
+                    r_a.append(d1[l] * t)
+            r_z = r_h[-1]
+            # R{dL/dz} = (diag p - p p^T) R{z} / N
+            r_d = (r_z - (batch.prob * r_z).sum(1, keepdim=True)).mul_(prob_scaled)
+            out = torch.empty_like(row)
+            for l in range(n_layers - 1, -1, -1):
+                start, end, bias_end = offsets[l]
+                if bias_end is not None:
+                    torch.sum(r_d, 0, out=out[end:bias_end])
+                g_w = out[start:end].view(weights[l].shape)
+                torch.mm(r_d.T, a[l], out=g_w)
+                if l > 0:
+                    g_w.addmm_(delta[l].T, r_a[l])
+                    r_g = r_d @ weights[l]
+                    r_g.addmm_(delta[l], v_w[l])
+                    r_d = r_g.mul_(d1[l - 1])
+                    if curv[l - 1] is not None:
+                        r_d.addcmul_(curv[l - 1], r_h[l - 1])
+            result = out if result is None else result.add_(out)
+        return result
 
     def _directions(self, rows: Tensor) -> _Directions:
         b = len(rows)

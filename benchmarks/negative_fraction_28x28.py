@@ -19,24 +19,15 @@ import sys
 from pathlib import Path
 
 import yaml
+from _fashion_mnist import link_fashion_mnist
 
-SOURCE = Path("/usr/share/datasets/fashion-mnist")
-FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-         "t10k-labels-idx1-ubyte.gz")
 DATA_DIR = Path("data/fashion_check")
 CONFIG = Path("results/fashion_check.yaml")
 TARGETS = ("tables/fashion_check/width_scaling.csv", "tables/fashion_check/negative_fraction.csv")
 
 
 def main() -> None:
-    missing = [name for name in FILES if not (SOURCE / name).is_file()]
-    if missing:
-        sys.exit(f"missing {', '.join(missing)} in {SOURCE}: apt-get install -y dataset-fashion-mnist")
-    raw = DATA_DIR / "FashionMNIST" / "raw"  # torchvision's layout
-    raw.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        if not (raw / name).exists():
-            (raw / name).symlink_to(SOURCE / name)
+    link_fashion_mnist(DATA_DIR)
     config = yaml.safe_load(Path("config/default.yaml").read_text())
     config["profile"] = "fashion_check"
     config["images"].update(source="fashion_mnist", data_dir=str(DATA_DIR))

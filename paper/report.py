@@ -59,7 +59,7 @@ def show_table(name: str, columns: list[str] | None = None) -> None:
 
 
 # text reads better left-aligned than in nbconvert's right-aligned table cells
-display(HTML("<style>table.dataframe td, table.dataframe th {text-align: left;}</style>"))
+display(HTML("<style>table.dataframe td, table.dataframe th {text-align: left !important;}</style>"))
 display(Markdown(f"**Profile: `{PROFILE}`** (config/{PROFILE}.yaml). "
                  + (" ".join(STAND_INS) if STAND_INS else "The paper's data sets.")))
 

@@ -38,7 +38,7 @@ pd.set_option("display.precision", 4)
 
 
 def show_figure(name: str) -> None:
-    """The figure (embedded), its caption and the claims about it with their verdicts."""
+    """The figure (embedded) and its caption (``show_claims`` adds its claims)."""
     display(Image(filename=str(FIGURES / f"{name}.png"), width=720))
     display(Markdown(f"*{figure_caption(name)}*"))
 

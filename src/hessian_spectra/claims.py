@@ -171,7 +171,7 @@ def evaluate_claims(claims: list[dict], inputs: dict[str, str | Path | None]) ->
     for claim in claims:
         options = {k: v for k, v in claim["measure"].items() if k != "name"}
         function, needs = MEASURES[claim["measure"]["name"]]
-        missing = [name.format(**options) for name in needs if name.format(**options) not in loaded]
+        missing = [name for name in (need.format(**options) for need in needs) if name not in loaded]
         value = None if missing else function(loaded, **options)
         rows.append({
             "id": claim["id"], "figure": claim["figure"], "claim": claim["claim"], "quantity": claim["quantity"],

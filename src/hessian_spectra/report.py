@@ -124,6 +124,8 @@ def render_report(notebook: Path, parameters: dict, output: Path, root: Path = P
     position = next((i for i, cell in enumerate(book.cells) if "parameters" in cell.metadata.get("tags", [])), -1)
     assignments = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
     book.cells.insert(position + 1, nbformat.v4.new_code_cell(assignments))
+    for number, cell in enumerate(book.cells):  # ids by position, not random: the same page twice
+        cell.id = f"cell-{number}"
     # one thread for numpy/torch in the kernel: the report reads tables, it computes nothing heavy
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     NotebookClient(book, timeout=timeout, kernel_name="python3",

@@ -12,7 +12,7 @@ jacrev); samples are processed in chunks so that V stays near ``chunk_bytes``.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import Tensor, nn
@@ -45,10 +45,11 @@ def output_jacobians(model: nn.Module, inputs: Tensor) -> Tensor:
     return vmap(jacrev(logits_one), in_dims=(None, 0))(flat, inputs)
 
 
-def add_gauss_newton(out: Tensor, model: nn.Module, inputs: Tensor, targets: Tensor, n_total: int,
-                     chunk_bytes: int = CHUNK_BYTES) -> None:
-    """``out += (1/n_total) sum_i J_i^T A_i J_i`` over the given samples (``out`` is (M, M))."""
-    n_params = out.shape[0]
+def gauss_newton_rows(model: nn.Module, inputs: Tensor,
+                      chunk_bytes: int = CHUNK_BYTES) -> Iterator[Tensor]:
+    """The rows B_i J_i (C per sample) of the given samples, a chunk of samples at a time
+    (each chunk about ``chunk_bytes``): G = (1/N) sum over all chunks of rows^T rows."""
+    n_params = sum(p.numel() for p in model.parameters())
     with torch.no_grad():  # torch.func transforms still differentiate; no autograd graph is kept
         n_classes = model(inputs[:1]).shape[1]
         chunk = max(1, chunk_bytes // (8 * n_classes * n_params))
@@ -58,5 +59,11 @@ def add_gauss_newton(out: Tensor, model: nn.Module, inputs: Tensor, targets: Ten
             prob = torch.softmax(model(x), dim=1)
             mean = torch.einsum("nc,ncm->nm", prob, jac)
             rows = (jac - mean[:, None, :]) * prob.sqrt()[:, :, None]  # B_i J_i
-            rows = rows.reshape(-1, n_params)
-            out.addmm_(rows.T, rows, alpha=1.0 / n_total)
+            yield rows.reshape(-1, n_params)
+
+
+def add_gauss_newton(out: Tensor, model: nn.Module, inputs: Tensor, targets: Tensor, n_total: int,
+                     chunk_bytes: int = CHUNK_BYTES) -> None:
+    """``out += (1/n_total) sum_i J_i^T A_i J_i`` over the given samples (``out`` is (M, M))."""
+    for rows in gauss_newton_rows(model, inputs, chunk_bytes):
+        out.addmm_(rows.T, rows, alpha=1.0 / n_total)

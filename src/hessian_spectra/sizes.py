@@ -43,20 +43,42 @@ def _pooling(model: dict) -> tuple[int, int]:
     return (POOL, POOL) if model["kind"] == "convnet" else (model["pool"], model["pool_stride"])
 
 
+def layer_sizes(model: dict) -> list[int]:
+    """The parameter count of each affine layer (weight and bias) of the net a run's
+    ``model`` section describes (``kind`` mlp | convnet | alexnet), input to output."""
+    if model["kind"] == "mlp":
+        widths = [model["in_features"], *model["hidden"], model["out_features"]]
+        return [_linear(a, b) for a, b in zip(widths[:-1], widths[1:])]
+    if model["kind"] in ("convnet", "alexnet"):
+        k, channels = model["kernel_size"], model["channels"]
+        convs = [_linear(c_in * k * k, c_out) for c_in, c_out in zip((model["input_shape"][0], *channels[:-1]), channels)]
+        c, h, w = conv_stack_shape(model["input_shape"], channels, k, model["padding"], *_pooling(model))
+        widths = [c * h * w, *_fully_connected(model), model["out_features"]]
+        return convs + [_linear(a, b) for a, b in zip(widths[:-1], widths[1:])]
+    raise ValueError(f"model kind must be mlp, convnet or alexnet, got {model['kind']!r}")
+
+
 def parameter_count(model: dict) -> int:
     """M of the net a run's ``model`` section describes (``kind`` mlp | convnet | alexnet,
     with biases)."""
-    if model["kind"] == "mlp":
-        widths = [model["in_features"], *model["hidden"], model["out_features"]]
-        return sum(_linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
-    if model["kind"] in ("convnet", "alexnet"):
-        k, channels = model["kernel_size"], model["channels"]
-        convs = sum(_linear(c_in * k * k, c_out)
-                    for c_in, c_out in zip((model["input_shape"][0], *channels[:-1]), channels))
-        c, h, w = conv_stack_shape(model["input_shape"], channels, k, model["padding"], *_pooling(model))
-        widths = [c * h * w, *_fully_connected(model), model["out_features"]]
-        return convs + sum(_linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
-    raise ValueError(f"model kind must be mlp, convnet or alexnet, got {model['kind']!r}")
+    return sum(layer_sizes(model))
+
+
+def range_dimension(model: dict, n_samples: int) -> int | None:
+    """r, the size of the basis ``hessian_range`` diagonalises H in for this net on
+    ``n_samples`` samples: N C (the Gauss-Newton part's rows) plus twice the parameters
+    outside the largest layer. None when the net is not piecewise linear in each layer
+    (an MLP with tanh), where that basis does not hold the Hessian's range."""
+    if model["kind"] == "mlp" and model.get("activation", "relu") != "relu":
+        return None
+    sizes = layer_sizes(model)
+    return n_samples * model["out_features"] + 2 * (sum(sizes) - max(sizes))
+
+
+def range_matrices_bytes(num_params: int, dimension: int) -> int:
+    """Peak bytes of ``hessian_range``: the M x r basis and its orthonormalised copy (QR),
+    and three r x r matrices (QR's triangle, the projected Hessian, eigvalsh's workspace)."""
+    return (2 * num_params * dimension + 3 * dimension * dimension) * FLOAT64_BYTES
 
 
 def dense_matrices_bytes(num_params: int, n_matrices: int = 1) -> int:

@@ -76,7 +76,7 @@ BAD = [
     ("profile", "my profile", "'profile'"),
     ("images.source", "cifar10", "allowed values: digits, mnist, fashion_mnist"),
     ("images.download", "yes", "'images.download'"),
-    ("spectrum.method", "arnoldi", "allowed values: exact, lanczos, auto"),
+    ("spectrum.method", "arnoldi", "allowed values: exact, range, lanczos, auto"),
     ("batch.batch_sizes", [10, 5000], "'batch.batch_sizes': [10, 5000] exceeds images.train_subset=1000"),
     ("batch.convnet.channels", [8], "'batch.convnet.channels'"),
     ("width.hidden", [], "'width.hidden'"),
@@ -147,6 +147,19 @@ def test_memory_budget_reaches_a_run_only_through_the_method_it_selects():
     assert [r["spectrum"]["method"] for r in small["width"].values()] == ["exact", "lanczos", "lanczos", "lanczos"]
     assert small["width"]["width_n70"]["spectrum"]["lanczos"] == {"k": 50, "tol": 1e-10, "max_products": 20000,
                                                                   "seed": 0}
+    # this machine's 20 GiB: the two widths whose dense H does not fit go through the range
+    cpu = family_runs(_set(paper, "hessian.memory_budget_gb", 20))
+    assert [r["spectrum"]["method"] for r in cpu["width"].values()] == ["exact", "exact", "range", "range"]
+    assert cpu["width"]["width_n70"]["spectrum"]["dimension"] == 1000 * 10 + 2 * (70 * 10 + 10)
+
+
+def test_a_range_spectrum_is_refused_at_parse_time_where_it_cannot_work():
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    tanh = _set(_set(paper, "spectrum.method", "range"), "width.activation", "tanh")
+    with pytest.raises(ConfigError, match="'spectrum.method': range needs a net that is piecewise linear"):
+        family_runs(tanh)
+    with pytest.raises(ConfigError, match=r"'hessian.memory_budget_gb'.*M=7960 through its range \(r=10220\)"):
+        family_runs(_set(_set(paper, "spectrum.method", "range"), "hessian.memory_budget_gb", 1))
 
 
 @pytest.mark.parametrize("method, run_size", [(None, "M=4022"), ("exact", "M=2260")], ids=["clusters", "width"])
@@ -165,6 +178,11 @@ def test_choose_method():
     assert choose_method("auto", 100_000, budget_gb=1.0) == "lanczos"
     assert choose_method("auto", 1000, budget_gb=dense_matrices_bytes(1000, 3) / 2**30, n_matrices=3) == "exact"
     assert choose_method("lanczos", 10, budget_gb=1.0) == "lanczos"
+    # over the dense budget: the range method where the net allows it and its basis fits
+    assert choose_method("auto", 100_000, budget_gb=1.0, dimension=500) == "range"
+    assert choose_method("auto", 100_000, budget_gb=1.0, dimension=2000) == "lanczos"  # 1.9 GiB
+    assert choose_method("auto", 100_000, budget_gb=1.0, dimension=None) == "lanczos"
+    assert choose_method("range", 10, budget_gb=1.0) == "range"
     with pytest.raises(ValueError, match="spectrum.method"):
         choose_method("power", 10, budget_gb=1.0)
 

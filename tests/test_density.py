@@ -81,6 +81,20 @@ def test_the_interval_is_honest_where_the_point_estimate_is_off():
     values = _spectra(2000)["negative_zero_positive"]
     count = slq(SpectrumOperator(values), probes=PROBES, steps=20, seed=3).count_below(-numerical_zero(values))
     assert count.low <= 200 <= count.high
+    assert not count.resolved  # and it is flagged, so tables print no point estimate
+
+
+@pytest.mark.parametrize("shape, resolved", [("uniform", True), ("bulk_and_10_outliers", True),
+                                             ("negative_zero_positive", False)])
+def test_a_count_is_resolved_only_where_no_heavy_node_sits_next_to_the_threshold(shape, resolved):
+    """The smooth spectra put many light nodes around zero: resolved, and the estimate is
+    within 5% of the truth. Half the spectrum at zero next to the negative tenth: a heavy
+    node beside the threshold, and the estimate (several times the truth) is flagged."""
+    values = _spectra(6000)[shape]
+    count = slq(SpectrumOperator(values), probes=PROBES, steps=STEPS, seed=0).count_below(-numerical_zero(values))
+    truth = len(negative_part(values))
+    assert count.resolved == resolved
+    assert (abs(count.estimate - truth) <= 0.05 * truth) == resolved
 
 
 def test_a_closed_krylov_space_gives_the_exact_rule():

@@ -10,7 +10,8 @@ from hessian_spectra.config import family_runs, load_config
 from hessian_spectra.hessian import check_memory, num_parameters
 from hessian_spectra.models import build_model
 from hessian_spectra.sizes import (JOB_BASE_MB, LANCZOS_BASIS_BYTES, conv_stack_shape, dense_matrices_bytes,
-                                   parameter_count, spectrum_memory_mb, spectrum_runtime_min)
+                                   parameter_count, range_matrices_bytes, spectrum_memory_mb,
+                                   spectrum_runtime_min)
 from cases import ROOT
 
 
@@ -45,6 +46,8 @@ def test_spectrum_job_memory_covers_its_matrices_or_the_lanczos_basis():
     assert spectrum_memory_mb({**exact, "decompose": True}) > spectrum_memory_mb(exact)
     lanczos = {**exact, "method": "lanczos", "num_params": 55660}
     assert spectrum_memory_mb(lanczos) == JOB_BASE_MB + LANCZOS_BASIS_BYTES // 2**20
+    ranged = {**exact, "method": "range", "num_params": 55660, "dimension": 11420}
+    assert spectrum_memory_mb(ranged) * 2**20 >= range_matrices_bytes(55660, 11420) > 2 * 55660 * 11420 * 8
 
 
 def test_spectrum_runtime_grows_with_the_cube_of_m_for_the_exact_method():

@@ -141,3 +141,24 @@ def test_run_table_says_where_each_negative_count_comes_from(tmp_path):
     assert pd.isna(table["n_negative"].iloc[2])
     markdown = (tmp_path / "runs.md").read_text()
     assert f"~{exact_count:.0f}" in markdown and "n/a" in markdown
+
+
+def test_run_table_names_the_range_method_and_an_unresolved_estimate(tmp_path):
+    """A range spectrum holds every eigenvalue: counted, named ``exact (range)``. An SLQ
+    estimate that hinges on nodes next to the threshold (``RESOLVED_SHARE``; here every
+    probe's rule is one node below zero and one above, weights 1/2, one spacing apart) is
+    printed as unresolved, not as its point estimate."""
+    results = _results(tmp_path, ks=(3,))
+    ranged = {**results[0], "metadata": {**results[0]["metadata"], "method": "range"}}
+    values = np.sort(results[0]["arrays"]["hessian"])
+    nodes = np.tile([-1.0, 1.0], (4, 1))
+    vague = {"largest": values[::-1][:3].copy(), "smallest": values[:3].copy(), "slq_nodes": nodes,
+             "slq_weights": np.full_like(nodes, 0.5)}
+    lanczos = {**results[0], "arrays": vague, "metadata": {**results[0]["metadata"], "method": "lanczos"}}
+    write("run_table", [results[0], ranged, lanczos], str(tmp_path / "runs"), "caption")
+    table = pd.read_csv(tmp_path / "runs.csv")
+    assert table["negative_method"].tolist() == ["exact", "exact (range)", "slq estimate (unresolved)"]
+    assert table["n_negative"].iloc[1] == table["n_negative"].iloc[0]
+    assert table["fraction_negative"].iloc[2] == pytest.approx(0.5)  # the CSV keeps the numbers
+    row = [line for line in (tmp_path / "runs.md").read_text().splitlines() if "unresolved" in line]
+    assert len(row) == 1 and "~" not in row[0] and "50.00%" not in row[0] and "[0.00%, 100.00%]" in row[0]

@@ -26,7 +26,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from .data.sources import INPUT_SHAPES, N_CIFAR10_TRAIN, digits_train_size
-from .sizes import BUDGET_FIELD, dense_matrices_bytes, parameter_count
+from .sizes import BUDGET_FIELD, dense_matrices_bytes, parameter_count, range_dimension, range_matrices_bytes
 from .switch import interpolation_grid
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -35,7 +35,7 @@ FAMILIES = ("clusters", "width", "batch", "fidelity")
 #: the families that train on Gaussian clusters (Table 1's runs and the ablation around them)
 CLUSTER_FAMILIES = ("clusters", "fidelity")
 N_IMAGE_CLASSES = 10
-SPECTRUM_METHODS = ("exact", "lanczos", "auto")
+SPECTRUM_METHODS = ("exact", "range", "lanczos", "auto")
 
 
 class ConfigError(ValueError):
@@ -213,30 +213,51 @@ def appendix_b_settings(config: dict) -> dict:
 
 # ----------------------------------------------------------------------------- runs
 
-def choose_method(method: str, num_params: int, budget_gb: float, n_matrices: int = 1) -> str:
+def choose_method(method: str, num_params: int, budget_gb: float, n_matrices: int = 1,
+                  dimension: int | None = None) -> str:
     """``auto`` -> ``exact`` when the dense matrices fit ``hessian.memory_budget_gb``, else
-    ``lanczos``; ``exact`` and ``lanczos`` as given."""
+    ``range`` when the net allows it (``dimension``: r of ``sizes.range_dimension``, None
+    when it does not apply or the G/R split is wanted) and its matrices fit, else
+    ``lanczos``; ``exact``, ``range`` and ``lanczos`` as given."""
     if method not in SPECTRUM_METHODS:
         raise ValueError(f"spectrum.method must be one of {SPECTRUM_METHODS}, got {method!r}")
     if method != "auto":
         return method
-    return "exact" if dense_matrices_bytes(num_params, n_matrices) <= budget_gb * 2**30 else "lanczos"
+    budget = budget_gb * 2**30
+    if dense_matrices_bytes(num_params, n_matrices) <= budget:
+        return "exact"
+    if dimension is not None and dimension < num_params and range_matrices_bytes(num_params, dimension) <= budget:
+        return "range"
+    return "lanczos"
 
 
-def _spectrum(config: dict, model: dict, *, method: str, decompose: bool) -> dict:
-    """How a run's spectrum is computed: ``method`` (exact | lanczos, ``auto`` resolved here
-    by the memory budget), ``decompose`` (also G and R), and for Lanczos its settings and
-    start-vector seed (None for the exact method, which has no settings), and with Lanczos
-    the stochastic Lanczos quadrature that estimates the rest of the spectrum (``slq``:
-    probes, steps, seed)."""
+def _spectrum(config: dict, model: dict, *, method: str, decompose: bool, n_samples: int | None) -> dict:
+    """How a run's spectrum is computed: ``method`` (exact | range | lanczos, ``auto``
+    resolved here by the memory budget), ``decompose`` (also G and R), and for Lanczos its
+    settings and start-vector seed (None for the exact method, which has no settings), and
+    with Lanczos the stochastic Lanczos quadrature that estimates the rest of the spectrum
+    (``slq``: probes, steps, seed); for ``range`` its basis size r (``dimension``) on the
+    ``n_samples`` samples the Hessian averages over (None: exact only, as Family A)."""
     num_params, budget_gb = parameter_count(model), config["hessian"]["memory_budget_gb"]
     n_matrices = 3 if decompose else 1  # the G/R split (Fig. 1b) holds H, G and R
-    chosen = choose_method(method, num_params, budget_gb, n_matrices)
+    dimension = None if decompose or n_samples is None else range_dimension(model, n_samples)
+    chosen = choose_method(method, num_params, budget_gb, n_matrices, dimension)
     need_gb = dense_matrices_bytes(num_params, n_matrices) / 2**30
     if chosen == "exact" and need_gb > budget_gb:
         raise ConfigError(f"config field '{BUDGET_FIELD}': the exact spectrum of M={num_params} needs "
                           f"{need_gb:.2f} GiB ({n_matrices} dense float64 matrices plus workspace), over "
-                          f"{BUDGET_FIELD}={budget_gb}; raise it, or set spectrum.method to auto or lanczos")
+                          f"{BUDGET_FIELD}={budget_gb}; raise it, or set spectrum.method to auto, range or lanczos")
+    if chosen == "range":
+        if dimension is None:
+            raise ConfigError(f"config field 'spectrum.method': range needs a net that is piecewise linear in each "
+                              f"layer (ReLU) and no G/R split; M={num_params} is not one; use exact, lanczos or auto")
+        need_gb = range_matrices_bytes(num_params, dimension) / 2**30
+        if need_gb > budget_gb:
+            raise ConfigError(f"config field '{BUDGET_FIELD}': the spectrum of M={num_params} through its range "
+                              f"(r={dimension}) needs {need_gb:.2f} GiB, over {BUDGET_FIELD}={budget_gb}; raise it, "
+                              f"or set spectrum.method to auto or lanczos")
+        return {"method": chosen, "decompose": decompose, "num_params": num_params, "lanczos": None,
+                "dimension": dimension}
     spectrum = config["spectrum"]
     if chosen == "exact":
         return {"method": chosen, "decompose": decompose, "num_params": num_params, "lanczos": None}
@@ -401,5 +422,6 @@ def family_runs(config: dict) -> dict[str, dict[str, dict]]:
         for run_id, run in runs.items():
             decompose = family == "clusters" and run_id == fig1_run
             method = "exact" if family in CLUSTER_FAMILIES else config["spectrum"]["method"]
-            run["spectrum"] = _spectrum(config, run["model"], method=method, decompose=decompose)
+            n_samples = None if family in CLUSTER_FAMILIES else config["images"]["train_subset"]
+            run["spectrum"] = _spectrum(config, run["model"], method=method, decompose=decompose, n_samples=n_samples)
     return families

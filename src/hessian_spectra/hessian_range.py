@@ -139,11 +139,16 @@ def _orthonormal_basis(model: nn.Module, inputs: Tensor, targets: Tensor, others
     """Q: orthonormal columns spanning [V^T, E_S, R E_S] (Householder QR of the columns
     scaled to unit length, which changes their lengths, not their span; a dependent column
     still gets an orthonormal partner, which only adds a zero to T's spectrum)."""
-    blocks = [rows.T for rows in gauss_newton_rows(model, inputs)]
-    unit = torch.zeros(residual.shape[0], len(others), dtype=DTYPE, device=inputs.device)
-    unit[others, torch.arange(len(others), device=inputs.device)] = 1.0
-    spanning = torch.cat([*blocks, unit, residual], dim=1)
-    del blocks, unit
+    parts = list(gauss_newton_rows(model, inputs))
+    n_rows, (size, n_others) = sum(len(rows) for rows in parts), residual.shape
+    spanning = torch.zeros(size, n_rows + 2 * n_others, dtype=DTYPE, device=inputs.device)
+    column = 0
+    while parts:  # fill in place, freeing each chunk of V as it lands
+        rows = parts.pop(0)
+        spanning[:, column : column + len(rows)] = rows.T
+        column += len(rows)
+    spanning[others, column + torch.arange(n_others, device=inputs.device)] = 1.0  # E_S
+    spanning[:, column + n_others :] = residual
     norms = spanning.norm(dim=0)
     spanning /= torch.where(norms > 0, norms, torch.ones_like(norms))
     basis, _ = torch.linalg.qr(spanning, mode="reduced")

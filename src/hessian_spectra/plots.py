@@ -143,7 +143,8 @@ def negative_eigenvalues(spectra: dict[str, tuple[np.ndarray, int, dict | None]]
     ``spectra`` maps a label to (eigenvalues, M, estimated): with every eigenvalue known
     (exact) a solid curve; with only the Lanczos edges, their values as dots and, when
     ``estimated`` (``figures._estimated_negative_part``: eigenvalue, count, negative) is
-    given, the SLQ estimate of the whole negative part as a dashed curve labelled so."""
+    given, the SLQ estimate of the whole negative part as a dashed curve labelled so (its
+    fraction "unresolved" when the interval is too wide, ``CountEstimate.resolved``)."""
     if by not in ("count", "fraction"):
         raise ValueError(f"by must be 'count' or 'fraction', got {by!r}")
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
@@ -158,8 +159,9 @@ def negative_eigenvalues(spectra: dict[str, tuple[np.ndarray, int, dict | None]]
         fraction, low, high = count.fraction
         line, = ax.plot(x, negative, ls="none", marker=".", ms=3, label=f"{label}: Lanczos edge ({len(negative)} values)")
         counts = estimated["count"] if by == "count" else estimated["count"] / num_params
+        share = f"{fraction:.2%}" if count.resolved else "unresolved:"
         ax.plot(counts, estimated["eigenvalue"], ls="--", lw=1.2, color=line.get_color(),
-                label=f"{label}: estimated (SLQ), {fraction:.2%} negative [{low:.2%}, {high:.2%}], M={num_params}")
+                label=f"{label}: estimated (SLQ), {share} negative [{low:.2%}, {high:.2%}], M={num_params}")
     ax.axhline(0, color="0.3", lw=0.6)
     ax.set_xlabel("i (ascending order)" if by == "count" else "i / M")
     ax.set_ylabel("eigenvalue")

@@ -20,6 +20,7 @@ import torch
 from .data.split import load_split
 from .density import hessian_density
 from .hessian import eigenvalues, exact_hessian, hessian_split
+from .hessian_range import range_eigenvalues
 from .io import save_npz
 from .lanczos import hessian_edges
 from .models import build_model, load_model
@@ -82,10 +83,10 @@ def spectrum(run: str, model: dict, spectrum: dict, data_path: str | Path, check
              out: str | Path, *, execution: dict) -> None:
     """Hessian eigenvalues of a run's ``model`` at a checkpoint, on the training data, as .npz.
 
-    ``spectrum`` is the run's spectrum section: ``method`` exact | lanczos, ``decompose``
+    ``spectrum`` is the run's spectrum section: ``method`` exact | range | lanczos, ``decompose``
     (also G and R), ``lanczos`` (k, tol, max_products, seed), ``slq`` (probes, steps,
     seed; optional). Arrays: ``largest`` (descending) and ``smallest`` (ascending),
-    ``lanczos["k"]`` of each (all of them with the exact method); with the exact method
+    ``lanczos["k"]`` of each (all of them with the exact and range methods); with those
     also ``hessian`` (every eigenvalue, ascending) and, when ``decompose``,
     ``gauss_newton`` and ``residual``; with Lanczos and ``slq`` also the density's
     ``slq_nodes`` and ``slq_weights`` (``density.SLQDensity``).
@@ -100,8 +101,11 @@ def spectrum(run: str, model: dict, spectrum: dict, data_path: str | Path, check
                        chunk_size=execution["chunk_size"], memory_budget_gb=execution["memory_budget_gb"],
                        device=device, show_progress=True)
         values = _exact_spectra(net, x, y, options, spectrum["decompose"])
-        ascending = values["hessian"]
-        values["largest"], values["smallest"] = ascending[::-1].copy(), ascending.copy()
+    elif spectrum["method"] == "range":  # every eigenvalue without the dense matrix
+        ascending, facts = range_eigenvalues(net, x, y, batch_size=execution["batch_size"], device=device,
+                                             memory_budget_gb=execution["memory_budget_gb"], show_progress=True)
+        values = {"hessian": ascending}
+        metadata["range"] = facts
     else:
         edge = spectrum["lanczos"]
         edges = hessian_edges(net, x, y, k=edge["k"], tol=edge["tol"], max_products=edge["max_products"],
@@ -115,6 +119,9 @@ def spectrum(run: str, model: dict, spectrum: dict, data_path: str | Path, check
                                       batch_size=execution["batch_size"], device=device)
             values.update(density.arrays())
             metadata["slq"] = {key: slq[key] for key in ("probes", "steps")}
+    if "hessian" in values:
+        ascending = values["hessian"]
+        values["largest"], values["smallest"] = ascending[::-1].copy(), ascending.copy()
     metadata["seconds"] = time.perf_counter() - start
     save_npz(out, metadata=metadata, **values)
     log.info("%s: M=%d, %s; %.1f s", run, metadata["num_params"], spectrum["method"], metadata["seconds"])

@@ -77,8 +77,9 @@ def range_dimension(model: dict, n_samples: int) -> int | None:
 
 def range_matrices_bytes(num_params: int, dimension: int) -> int:
     """Peak bytes of ``hessian_range``: the M x r basis and its orthonormalised copy (QR),
-    and three r x r matrices (QR's triangle, the projected Hessian, eigvalsh's workspace)."""
-    return (2 * num_params * dimension + 3 * dimension * dimension) * FLOAT64_BYTES
+    the columns R E_S (M x |S|, |S| <= r / 2), and three r x r matrices (QR's triangle,
+    the projected Hessian, eigvalsh's workspace)."""
+    return (2 * num_params * dimension + num_params * dimension // 2 + 3 * dimension * dimension) * FLOAT64_BYTES
 
 
 def dense_matrices_bytes(num_params: int, n_matrices: int = 1) -> int:
@@ -93,10 +94,12 @@ LANCZOS_BASIS_BYTES = 2 * 2**30  # the Lanczos basis's memory (``lanczos.edge_ei
 
 def spectrum_memory_mb(spectrum: dict) -> int:
     """The memory (MB) a spectrum job asks for, from its run's ``spectrum`` section: the
-    dense matrices with workspace (exact method; three with the G/R split) or the Lanczos
-    basis, plus ``JOB_BASE_MB``."""
+    dense matrices with workspace (exact method; three with the G/R split), the range
+    method's matrices, or the Lanczos basis, plus ``JOB_BASE_MB``."""
     if spectrum["method"] == "exact":
         need = dense_matrices_bytes(spectrum["num_params"], 3 if spectrum["decompose"] else 1)
+    elif spectrum["method"] == "range":
+        need = range_matrices_bytes(spectrum["num_params"], spectrum["dimension"])
     else:
         need = LANCZOS_BASIS_BYTES
     return JOB_BASE_MB + -(-need // 2**20)

@@ -136,17 +136,19 @@ def run_table(results: list[dict]) -> pd.DataFrame:
 
 def _negative_count(arrays: dict[str, np.ndarray], meta: dict) -> dict:
     """The negative part of a run's spectrum and where the number comes from
-    (``negative_method``): counted (exact: every eigenvalue), estimated with its interval
-    (Lanczos edges and an SLQ density), or unknown (Lanczos edges only)."""
+    (``negative_method``): counted (every eigenvalue: ``exact``, or ``exact (range)``
+    through the Hessian's range), estimated with its interval (Lanczos edges and an SLQ
+    density; ``slq estimate (unresolved)`` when the interval is too wide to mean anything,
+    ``density.RESOLVED_SHARE``), or unknown (Lanczos edges only)."""
     size = meta["num_params"]
-    if meta["method"] == "exact":
+    if "hessian" in arrays:
         n = len(negative_part(arrays["hessian"]))
         low = high = n
-        method = "exact"
+        method = "exact" if meta["method"] == "exact" else f"exact ({meta['method']})"
     elif "slq_nodes" in arrays:
         estimate = negative_estimate(arrays, size)
         n, low, high = estimate.estimate, estimate.low, estimate.high
-        method = "slq estimate"
+        method = "slq estimate" if estimate.resolved else "slq estimate (unresolved)"
     else:
         return {"n_negative": None, "fraction_negative": None, "negative_low": None, "negative_high": None,
                 "negative_method": "unknown (edges only)"}
@@ -168,9 +170,11 @@ def _formatted(table: pd.DataFrame, general: tuple[str, ...], percent: tuple[str
 def run_table_readable(table: pd.DataFrame) -> pd.DataFrame:
     general = ("train_loss", "test_loss", *(f"lambda_{i + 1}" for i in range(N_TOP)), "most_negative")
     readable = _formatted(table, general, ("train_accuracy", "test_accuracy", "fraction_negative"))
-    estimated = table["negative_method"] == "slq estimate"
-    readable["n_negative"] = [("n/a" if pd.isna(n) else f"~{n:.0f}" if guess else f"{n:.0f}")
-                              for n, guess in zip(table["n_negative"], estimated)]
+    estimated = table["negative_method"].str.startswith("slq estimate")
+    unresolved = table["negative_method"] == "slq estimate (unresolved)"
+    readable["n_negative"] = [("n/a" if pd.isna(n) else "unresolved" if vague else f"~{n:.0f}" if guess else f"{n:.0f}")
+                              for n, guess, vague in zip(table["n_negative"], estimated, unresolved)]
+    readable.loc[unresolved, "fraction_negative"] = "unresolved"
     readable["negative_interval"] = [f"[{low:.2%}, {high:.2%}]" if guess else ""
                                      for low, high, guess in zip(table["negative_low"], table["negative_high"], estimated)]
     return readable.drop(columns=["window", "negative_low", "negative_high"])

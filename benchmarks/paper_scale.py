@@ -7,15 +7,17 @@ Per net: training steps per second (full-batch GD for the MLPs, batch 512 for th
 convnet, as the paper profile trains them), then, where the dense matrix fits the memory
 (``--memory-gb``, default 70% of this machine's RAM; on CUDA also the device's free
 memory), the exact path (assembly by ``hessian.exact_hessian`` on the device, then
-``torch.linalg.eigvalsh`` there); otherwise the ``auto`` path's Lanczos edges (the paper
-profile's ``spectrum.edge_k`` from each end). And the SLQ density (the paper profile's
+``torch.linalg.eigvalsh`` there); otherwise, as ``spectrum.method: auto`` does, every
+eigenvalue through the Hessian's range (``hessian_range``) where its basis fits, else the
+Lanczos edges (the paper profile's ``spectrum.edge_k`` from each end). And the SLQ density (the paper profile's
 ``spectrum.slq_probes`` and ``slq_steps``) with its estimated negative fraction, compared with the
 exact one wherever the exact spectrum was computed. The nets are trained for
 ``--train-steps`` GD steps first, so that the spectrum has the shape of a trained net's.
 
 Prints one line per net and stage and, last,
 ``device=<cpu|cuda> largest_exact_M=<m> seconds_per_exact_spectrum=<s> slq_negative_fraction_error=<e>``
-(for the largest exact net: assembly plus eigenvalues, and |SLQ - exact| negative fraction).
+(for the largest net with every eigenvalue, dense or through the range, the line before
+says which: assembly plus eigenvalues, and |SLQ - exact| negative fraction).
 
 Run: ``.venv/bin/python benchmarks/paper_scale.py [--nets n10 n30 n50 n70 convnet] [--slq-steps 80 200 400]``. On 2 CPU
 cores n10 takes minutes and n30 about half an hour; the rest wants a GPU or hours.
@@ -35,10 +37,11 @@ from hessian_spectra.config import load_config
 from hessian_spectra.data.split import Split
 from hessian_spectra.density import hessian_density
 from hessian_spectra.hessian import eigenvalues, exact_hessian
+from hessian_spectra.hessian_range import free_layer, range_eigenvalues
 from hessian_spectra.lanczos import hessian_edges
 from hessian_spectra.models import convnet, mlp
 from hessian_spectra.seeding import resolve_device
-from hessian_spectra.sizes import dense_matrices_bytes
+from hessian_spectra.sizes import dense_matrices_bytes, range_matrices_bytes
 from hessian_spectra.spectrum import negative_part, numerical_zero_of
 from hessian_spectra.train import TrainSettings, train
 
@@ -85,7 +88,7 @@ def main() -> None:
     inputs, targets = torch.from_numpy(x), torch.from_numpy(y)
     print(f"device {device}, {torch.get_num_threads()} threads, memory budget {args.memory_gb:.1f} GiB, "
           f"N = {N_IMAGES} synthetic 28x28 images")
-    largest = {"M": 0, "seconds": float("nan"), "error": float("nan")}
+    largest = {"M": 0, "seconds": float("nan"), "error": float("nan"), "method": "none"}
     for name in args.nets:
         build, algorithm, batch = NETS[name]
         torch.manual_seed(0)
@@ -98,13 +101,22 @@ def main() -> None:
         print(f"{name}: M = {M:,}; training {args.train_steps / seconds:.1f} steps/s ({algorithm}"
               f"{f', batch {batch}' if batch else ''}, records and checkpoints included)", flush=True)
         need_gb = dense_matrices_bytes(M) / 2**30
-        exact = None
+        free = free_layer(net)
+        dimension = N_IMAGES * 10 + 2 * (M - (free.stop - free.start))  # the basis size r
+        range_gb = range_matrices_bytes(M, dimension) / 2**30
+        exact, method = None, "dense"
         if need_gb <= args.memory_gb:
             matrix, assembly = timed(device, lambda: exact_hessian(net, inputs, targets, device=device,
                                                                    memory_budget_gb=args.memory_gb))
             exact, solve = timed(device, lambda: eigenvalues(matrix))
             del matrix
             print(f"  exact ({need_gb:.1f} GiB): assembly {assembly:.1f} s, eigenvalues {solve:.1f} s", flush=True)
+        elif dimension < M and range_gb <= args.memory_gb:
+            (exact, facts), assembly = timed(device, lambda: range_eigenvalues(
+                net, inputs, targets, device=device, memory_budget_gb=args.memory_gb))
+            solve, method = 0.0, "range"
+            print(f"  dense needs {need_gb:.1f} GiB: every eigenvalue through the range (r = {facts['dimension']:,}, "
+                  f"{range_gb:.1f} GiB) {assembly:.1f} s, probe check {facts['check']:.1e}", flush=True)
         else:
             edges, seconds = timed(device, lambda: hessian_edges(
                 net, inputs, targets, k=spectrum["edge_k"], tol=spectrum["lanczos_tol"],
@@ -122,8 +134,9 @@ def main() -> None:
             if truth is not None:
                 line += f", exact {truth:.4f}"
                 if M >= largest["M"]:  # the largest exact net, at its last step count
-                    largest = {"M": M, "seconds": assembly + solve, "error": abs(fraction - truth)}
+                    largest = {"M": M, "seconds": assembly + solve, "error": abs(fraction - truth), "method": method}
             print(line, flush=True)
+    print(f"largest net with every eigenvalue: M = {largest['M']:,}, {largest['method']}")
     print(f"device={device.type} largest_exact_M={largest['M']} seconds_per_exact_spectrum={largest['seconds']:.3g} "
           f"slq_negative_fraction_error={largest['error']:.3g}")
 

@@ -59,6 +59,24 @@ def test_execution_settings_do_not_change_the_spectrum(saved_run, execution):
         assert np.allclose(a[name], b[name], rtol=0, atol=1e-13 * np.abs(a["hessian"]).max()), name
 
 
+def test_range_spectrum_file_holds_every_eigenvalue(tmp_path):
+    """A ReLU net wide enough that r = N C + 2 |S| < M: the file holds what the exact
+    method's would, eigvalsh of the dense H, and says how it was computed."""
+    relu = {**MLP, "in_features": 40, "hidden": [12], "activation": "relu"}  # M = 531, r = 30 + 78
+    split = gaussian_clusters(k=3, cov=1.0, n_train=10, n_test=4, n_features=40, seed=0)
+    save_split(split, tmp_path / "data.npz", metadata={"k": 3})
+    net = build_model(relu)
+    torch.save({"model": net.state_dict()}, tmp_path / "final.pt")
+    ranged = {"method": "range", "decompose": False, "num_params": 531, "lanczos": None, "dimension": 108}
+    spectrum("r", relu, ranged, tmp_path / "data.npz", tmp_path / "final.pt", tmp_path / "s.npz", execution=EXECUTION)
+    arrays, meta = load_npz(tmp_path / "s.npz")
+    x, y = load_split(tmp_path / "data.npz").tensors()
+    expected = np.linalg.eigvalsh(exact_hessian(net, x, y).numpy())
+    assert np.allclose(arrays["hessian"], expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+    assert np.array_equal(arrays["smallest"], arrays["hessian"]) and len(arrays["largest"]) == 531
+    assert meta["method"] == "range" and meta["range"]["dimension"] == 108 and meta["range"]["check"] < 1e-10
+
+
 def test_lanczos_spectrum_file_holds_the_edges_with_their_convergence(saved_run):
     net, folder = saved_run
     lanczos = {**EXACT, "method": "lanczos", "decompose": False,

@@ -31,7 +31,7 @@ def _tables(tmp_path) -> dict:
         "table1": pd.DataFrame({"nc": [2, 5, 10, 20], "gap": [2, 6, 13, 20], "ratio": [2, 5, 10, 20],
                                 "cutoff": [30, 30, 30, 30]}),
         "width_scaling": pd.DataFrame({"run": ["width_n10", "width_n70"], "lambda_1": [1.5, 1.0],
-                                       "fraction_negative": [0.10, 0.12]}),
+                                       "fraction_negative": [0.10, 0.12], "negative_method": ["exact", "slq estimate"]}),
         # |most negative| / lambda_1: 0.02 / 4 = 0.005 (b512), 0.01 / 0.5 = 0.02 (b10)
         "batch_size": pd.DataFrame({"run": ["batch_b512", "batch_b10"], "ratio": [9, 10], "lambda_1": [4.0, 0.5],
                                     "most_negative": [-0.02, -0.01]}),
@@ -81,6 +81,19 @@ def test_a_claim_without_its_inputs_says_so(tmp_path):
     assert table.loc["outliers_gap", "verdict"].startswith("not measured (table1")
     assert pd.isna(table.loc["switch_jump", "value"])
     assert table.loc["batch_large_is_sharper", "verdict"] == "holds"
+
+
+def test_an_unresolved_negative_fraction_is_not_measured(tmp_path):
+    """An SLQ point estimate that the quadrature does not resolve must not become a verdict."""
+    paths = _tables(tmp_path)
+    table = pd.read_csv(paths["width_scaling"])
+    table.loc[1, "negative_method"] = "slq estimate (unresolved)"
+    table.to_csv(paths["width_scaling"], index=False)
+    claims = evaluate_claims(load_claims(CLAIMS), paths).set_index("id")
+    assert claims.loc["width_negative_fraction", "verdict"] == (
+        "not measured (the negative fraction of width_n70 is not resolved)")
+    assert pd.isna(claims.loc["width_negative_fraction", "value"])
+    assert claims.loc["width_top_eigenvalues", "verdict"] == "holds"  # the other width claim still measured
 
 
 def test_the_claims_file_covers_the_papers_figures_with_known_measures():

@@ -22,6 +22,10 @@ VERDICTS = ("holds", "partly holds", "does not hold")
 DIRECTIONS = ("at_least", "at_most")
 
 
+class Unmeasured(ValueError):
+    """A measure's inputs exist but do not determine it (its message says why)."""
+
+
 def outliers_within_one(tables: dict, method: str) -> float:
     """Share of Table 1's runs whose ``method`` count is within 1 of the number of classes."""
     table = tables["table1"]
@@ -55,8 +59,13 @@ def top_eigenvalue_spread(tables: dict) -> float:
 
 
 def negative_fraction_spread(tables: dict) -> float:
-    """(max - min) / mean of Family B's negative fractions (exact or estimated)."""
-    fraction = tables["width_scaling"]["fraction_negative"].astype(float)
+    """(max - min) / mean of Family B's negative fractions (counted, or estimated where the
+    estimate is resolved; ``tables._negative_count``)."""
+    table = tables["width_scaling"]
+    vague = table["run"][table["negative_method"].str.contains("unresolved|unknown")].tolist()
+    if vague:
+        raise Unmeasured(f"the negative fraction of {', '.join(vague)} is not resolved")
+    fraction = table["fraction_negative"].astype(float)
     return float((fraction.max() - fraction.min()) / fraction.mean())
 
 
@@ -165,21 +174,27 @@ def _load(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:
 
 def evaluate_claims(claims: list[dict], inputs: dict[str, str | Path | None]) -> pd.DataFrame:
     """One row per claim: figure, claim, quantity, value, the thresholds, verdict and why;
-    "not measured (...)" as the verdict where an input is missing."""
+    "not measured (...)" as the verdict where an input is missing or does not determine
+    the measure (``Unmeasured``)."""
     loaded = {name: _load(Path(path)) for name, path in inputs.items() if path and Path(path).is_file()}
     rows = []
     for claim in claims:
         options = {k: v for k, v in claim["measure"].items() if k != "name"}
         function, needs = MEASURES[claim["measure"]["name"]]
         missing = [name for name in (need.format(**options) for need in needs) if name not in loaded]
-        value = None if missing else function(loaded, **options)
+        value, unmeasured = None, None
+        if not missing:
+            try:
+                value = function(loaded, **options)
+            except Unmeasured as reason:
+                unmeasured = f"not measured ({reason})"
         rows.append({
             "id": claim["id"], "figure": claim["figure"], "claim": claim["claim"], "quantity": claim["quantity"],
             "value": value,
             "holds_if": f"{'>=' if claim['direction'] == 'at_least' else '<='} {claim['holds']:g}",
             "partly_if": f"{'>=' if claim['direction'] == 'at_least' else '<='} {claim['partly']:g}",
             "verdict": (f"not measured ({', '.join(missing)} not built at this profile)" if missing
-                        else verdict(value, claim["direction"], claim["holds"], claim["partly"])),
+                        else unmeasured or verdict(value, claim["direction"], claim["holds"], claim["partly"])),
             "why": claim["why"],
         })
     return pd.DataFrame(rows)

@@ -100,15 +100,14 @@ def _eigenvalues_through_range(model: nn.Module, inputs: Tensor, targets: Tensor
     ``inputs``, with ``free`` the layer whose block of R is taken to vanish (checked)."""
     operator = HessianOperator(model, inputs, targets, batch_size=batch_size, block_size=BLOCK_SIZE)
     size = operator.size
-    kept = torch.ones(size, dtype=torch.bool, device=inputs.device)
-    kept[free] = False
-    others = torch.nonzero(kept).flatten()  # S: the positions outside the free layer
+    positions = torch.arange(size, device=inputs.device)
+    others = positions[(positions < free.start) | (positions >= free.stop)]  # S: outside the free layer
     with progress(total=5, desc="hessian (range)", unit="stage", disable=not show_progress) as bar:
-        residual = _residual_columns(operator, model, inputs, targets, others)  # R E_S, (M, |S|)
+        residual = _residual_columns(operator, model, inputs, others)  # R E_S, (M, |S|)
         bar.update()
-        basis = _orthonormal_basis(model, inputs, targets, others, residual)  # Q, (M, r)
+        basis = _orthonormal_basis(model, inputs, others, residual)  # Q, (M, r)
         bar.update()
-        projected = _projected_hessian(model, inputs, targets, basis, others, kept, residual)  # T, (r, r)
+        projected = _projected_hessian(model, inputs, basis, others, residual)  # T, (r, r)
         bar.update()
         values = torch.linalg.eigvalsh(projected)
         bar.update()
@@ -122,8 +121,7 @@ def _eigenvalues_through_range(model: nn.Module, inputs: Tensor, targets: Tensor
     return everything, {"dimension": int(basis.shape[1]), "check": check}
 
 
-def _residual_columns(operator: HessianOperator, model: nn.Module, inputs: Tensor, targets: Tensor,
-                      others: Tensor) -> Tensor:
+def _residual_columns(operator: HessianOperator, model: nn.Module, inputs: Tensor, others: Tensor) -> Tensor:
     """R E_S = H E_S - G E_S: the columns of R at the positions ``others``."""
     unit = torch.zeros(operator.size, len(others), dtype=DTYPE, device=inputs.device)
     unit[others, torch.arange(len(others), device=inputs.device)] = 1.0
@@ -134,8 +132,7 @@ def _residual_columns(operator: HessianOperator, model: nn.Module, inputs: Tenso
     return columns
 
 
-def _orthonormal_basis(model: nn.Module, inputs: Tensor, targets: Tensor, others: Tensor,
-                       residual: Tensor) -> Tensor:
+def _orthonormal_basis(model: nn.Module, inputs: Tensor, others: Tensor, residual: Tensor) -> Tensor:
     """Q: orthonormal columns spanning [V^T, E_S, R E_S] (Householder QR of the columns
     scaled to unit length, which changes their lengths, not their span; a dependent column
     still gets an orthonormal partner, which only adds a zero to T's spectrum)."""
@@ -155,8 +152,8 @@ def _orthonormal_basis(model: nn.Module, inputs: Tensor, targets: Tensor, others
     return basis
 
 
-def _projected_hessian(model: nn.Module, inputs: Tensor, targets: Tensor, basis: Tensor, others: Tensor,
-                       kept: Tensor, residual: Tensor) -> Tensor:
+def _projected_hessian(model: nn.Module, inputs: Tensor, basis: Tensor, others: Tensor,
+                       residual: Tensor) -> Tensor:
     """T = Q^T H Q = (V Q)^T (V Q) / N + Q^T R Q, where with B = R E_S (rows S: B_S = R_SS,
     rows F: B_F = R_FS) Q^T R Q = Q_S^T B_S Q_S + X + X^T, X = (Q_F^T B_F) Q_S."""
     projected = torch.zeros(basis.shape[1], basis.shape[1], dtype=DTYPE, device=basis.device)
@@ -165,7 +162,9 @@ def _projected_hessian(model: nn.Module, inputs: Tensor, targets: Tensor, basis:
         projected.addmm_(reduced.T, reduced, alpha=1.0 / len(inputs))
     q_others = basis[others]  # Q_S, (|S|, r)
     projected.addmm_(q_others.T, residual[others] @ q_others)
-    cross = (basis[~kept].T @ residual[~kept]) @ q_others  # X
+    free_rows = residual.clone()
+    free_rows[others] = 0.0  # B_F in place, so that Q_F^T B_F = Q^T (B with rows S zeroed): no copy of Q_F
+    cross = (basis.T @ free_rows) @ q_others  # X
     projected += cross
     projected += cross.T
     return (projected + projected.T) / 2

@@ -90,3 +90,16 @@ def test_the_memory_budget_is_checked_before_any_work():
     model, x, y = CASES["wide_mlp"]()
     with pytest.raises(HessianMemoryError, match="hessian.memory_budget_gb"):
         range_eigenvalues(model, x, y, memory_budget_gb=1e-4)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_one_hidden_layer_relu_net_has_at_most_c_minus_1_negative_eigenvalues_per_unit(seed):
+    """Why Fig. 6's fraction is ~1% (paper_cpu: exactly 9 n of M = 795 n + 10 at every width):
+    R couples each hidden unit's output weights (C of them) with its input weights through
+    sum_c r_ic = 0, so R has at most (C - 1) n negative eigenvalues, and adding the positive
+    semi-definite G cannot add any (Weyl). Checked on the dense oracle, trained and not."""
+    n, classes = 6, 4
+    model, x, y = mlp_case(nn.ReLU, widths=(15, n), n_classes=classes, n=30, seed=seed)
+    for case in ((model, x, y), trained((model, x, y))):
+        values = np.linalg.eigvalsh(reference_hessian(*case).numpy())
+        assert 0 < len(negative_part(values)) <= (classes - 1) * n

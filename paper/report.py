@@ -130,14 +130,20 @@ show_table("width_scaling")
 # %% [markdown]
 # **The size of the negative fraction.** On the 8x8 digits that stand in for MNIST at the
 # `default` profile, 11-12% of the eigenvalues are negative; the paper shows about 1%.
-# Measured: the same width-10 net on 1,000 real 28x28 images (Fashion-MNIST in MNIST's
-# format, `benchmarks/negative_fraction_28x28.py`) has 90 negative eigenvalues of 7,960,
-# **1.13%**, at every checkpoint, against 87 of 760 on digits: the number of negative
-# eigenvalues is about the same and M is 10.5x larger. Training length does not explain
-# it (the fraction is flat along training, table below). Where the dense matrix does not
-# fit (`spectrum.method: auto`), the negative part is estimated by stochastic Lanczos
-# quadrature and drawn dashed with its interval; the tables say which method each number
-# came from (`negative_method`).
+# Both follow from the net's shape: in a one-hidden-layer ReLU net, R couples each hidden
+# unit's C output weights with its input weights through softmax residuals that sum to
+# zero over the classes, so R has at most (C - 1) n negative eigenvalues, and adding the
+# positive semi-definite G adds none. With M = (d + 1) n + C n + C parameters the
+# fraction is at most (C - 1) n / M, 9 n / M with 10 classes: about 12% for the 64-pixel digits, 1.13% for 784-pixel
+# images. Measured on the paper profile with real 28x28 images (Fashion-MNIST in MNIST's
+# format, on a 2-core machine): exactly 90, 270, 450 and 630 negative eigenvalues at
+# n = 10, 30, 50, 70, **1.13% at every width** (`paper/README.md`). Training length does
+# not explain the difference (the fraction is flat along training, table below). Where
+# the dense matrix does not fit (`spectrum.method: auto`), ReLU nets get every eigenvalue
+# through the Hessian's range (method `range`, exact); other nets get the negative part
+# estimated by stochastic Lanczos quadrature, drawn dashed with its interval, and printed
+# as unresolved where the quadrature cannot place the eigenvalues next to zero; the
+# tables say which method each number came from (`negative_method`).
 
 # %%
 show_figure("fig_negative_fraction_along_training")

@@ -103,3 +103,12 @@ def test_a_one_hidden_layer_relu_net_has_at_most_c_minus_1_negative_eigenvalues_
     for case in ((model, x, y), trained((model, x, y))):
         values = np.linalg.eigvalsh(reference_hessian(*case).numpy())
         assert 0 < len(negative_part(values)) <= (classes - 1) * n
+
+
+def test_on_cuda_the_free_device_memory_is_checked_before_anything_moves(monkeypatch):
+    """Runs without a GPU: torch.cuda.mem_get_info is faked; the refusal must come before the
+    model or data are sent to the device (which would fail here)."""
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (2**20, 80 * 2**30))  # 1 MiB free
+    model, x, y = CASES["wide_mlp"]()
+    with pytest.raises(HessianMemoryError, match=r"through its range .* cuda has 0\.00 GiB free \(of 80\.00 GiB\)"):
+        range_eigenvalues(model, x, y, device="cuda", memory_budget_gb=100)

@@ -76,17 +76,22 @@ def check_memory(num_params: int, budget_gb: float, n_matrices: int = 1, device:
     need = dense_matrices_bytes(num_params, n_matrices)
     what = (f"the exact Hessian of M={num_params} parameters needs about {need / 2**30:.2f} GiB ({n_matrices} "
             f"dense float64 matrices of M^2 x 8 bytes plus workspace)")
+    refuse_over_memory(need, what, budget_gb, device, "use spectrum.method: auto, range or lanczos")
+
+
+def refuse_over_memory(need: int, what: str, budget_gb: float, device: torch.device | None, instead: str) -> None:
+    """Raise ``HessianMemoryError`` (``what`` needs ``need`` bytes; ``instead``: what to do
+    other than raising the budget) when ``need`` exceeds ``budget_gb`` or the memory free
+    on a CUDA ``device``."""
     if need > budget_gb * 2**30:
-        raise HessianMemoryError(
-            f"{what}, over the budget {BUDGET_FIELD}={budget_gb} GiB; raise "
-            f"{BUDGET_FIELD}, shrink the model, or use spectrum.method: lanczos"
-        )
+        raise HessianMemoryError(f"{what}, over the budget {BUDGET_FIELD}={budget_gb} GiB; raise {BUDGET_FIELD}, "
+                                 f"shrink the model, or {instead}")
     if device is not None and device.type == "cuda":
         free, total = torch.cuda.mem_get_info(device)
         if need > free:
             raise HessianMemoryError(
                 f"{what}, but {device} has {free / 2**30:.2f} GiB free (of {total / 2**30:.2f} GiB); free the "
-                f"device, use a larger one, or use spectrum.method: lanczos (or device: cpu with enough memory)"
+                f"device, use a larger one, or {instead} (or device: cpu with enough memory)"
             )
 
 

@@ -34,11 +34,11 @@ import torch
 from torch import Tensor, nn
 
 from .gauss_newton import gauss_newton_rows
-from .hessian import DTYPE, HessianMemoryError, _float64_copy
+from .hessian import DTYPE, _float64_copy, refuse_over_memory
 from .operators import HessianOperator
 from .piecewise import piecewise_stages
 from .progress import progress
-from .sizes import BUDGET_FIELD, range_matrices_bytes
+from .sizes import range_matrices_bytes
 
 #: the largest relative error ||H v - Q T Q^T v|| / ||H v|| of the probe check; round-off
 #: gives 1e-14..1e-12, a basis that misses part of the range gives O(1)
@@ -80,17 +80,18 @@ def range_eigenvalues(model: nn.Module, inputs: Tensor, targets: Tensor, *, batc
     free = free_layer(model)
     if len(inputs) != len(targets) or len(inputs) == 0:
         raise ValueError(f"need as many targets as inputs (>0), got {len(inputs)} and {len(targets)}")
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    first = next(model.parameters())
+    device = torch.device(device) if device is not None else first.device
     size = sum(p.numel() for p in model.parameters())
-    model64 = _float64_copy(model, device)
-    inputs, targets = inputs.to(device=device, dtype=DTYPE), targets.to(device=device, dtype=torch.long)
-    n_classes = model64(inputs[:1]).shape[1]
+    with torch.no_grad():
+        n_classes = model(inputs[:1].to(first)).shape[1]
     dimension = len(inputs) * n_classes + 2 * (size - (free.stop - free.start))
     need = range_matrices_bytes(size, dimension)
-    if need > memory_budget_gb * 2**30:
-        raise HessianMemoryError(f"the Hessian of M={size} through its range needs about {need / 2**30:.2f} GiB "
-                                 f"(an M x r basis twice, r={dimension}), over {BUDGET_FIELD}={memory_budget_gb}; "
-                                 f"raise it or use spectrum.method: lanczos")
+    refuse_over_memory(need, f"the Hessian of M={size} through its range needs about {need / 2**30:.2f} GiB "
+                             f"(an M x r basis twice, r={dimension})", memory_budget_gb, device,
+                       "use spectrum.method: lanczos")  # before anything goes to the device
+    model64 = _float64_copy(model, device)
+    inputs, targets = inputs.to(device=device, dtype=DTYPE), targets.to(device=device, dtype=torch.long)
     return _eigenvalues_through_range(model64, inputs, targets, free, batch_size, show_progress)
 
 

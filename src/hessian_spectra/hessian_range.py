@@ -22,7 +22,7 @@ A random probe checks the result against Hessian-vector products (``operators``,
 share no code with it) before anything is returned.
 
 784-70-10 on 1,000 images (the paper's largest width): M = 55,660, r = 11,420; the
-dense H needs 25 GB (46 GB with eigvalsh's workspace), this about 13 GB
+dense H needs 23 GiB (46 GiB with eigvalsh's workspace), this at most 15 GiB
 (``sizes.range_matrices_bytes``). No library computes this (PyHessian, hessian-eigenthings
 and BackPACK give top eigenvalues or densities), hence this module.
 """

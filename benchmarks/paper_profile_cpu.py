@@ -5,7 +5,8 @@ Builds ``family_width`` and ``family_batch`` of ``config/paper.yaml`` as profile
 (Fashion-MNIST from Debian's ``dataset-fashion-mnist``; MNIST cannot be downloaded here)
 and ``hessian.memory_budget_gb`` set to what this machine holds (``--budget-gb``, default
 20), so that ``spectrum.method: auto`` takes the exact path where the dense matrix fits and
-Lanczos edges plus the SLQ density where it does not. Jobs are capped at ``--mem-mb`` (22,000)
+the range method (every eigenvalue, ``hessian_range``) where it does not (widths 50 and
+70). Jobs are capped at ``--mem-mb`` (22,000)
 together, so two large spectra never run at once. (The
 negative-fraction study, which this does not build, drops width_n70 so the config passes.) Prints the wall time of every job (from
 Snakemake's benchmark files), the build's wall time, the spectrum method per run, and the
@@ -48,7 +49,7 @@ def main() -> None:
     parser.add_argument("--mem-mb", type=int, default=22000, help="memory all running jobs may ask for")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=TARGETS,
-                        help="the families to build (Family C's exact convnet Hessian takes hours on 2 cores)")
+                        help="the families to build (Family C alone takes about 2 hours of jobs on 2 cores)")
     args = parser.parse_args()
     link_fashion_mnist(DATA_DIR)
     config = yaml.safe_load(Path("config/paper.yaml").read_text())

@@ -41,7 +41,7 @@ from hessian_spectra.hessian_range import free_layer, range_eigenvalues
 from hessian_spectra.lanczos import hessian_edges
 from hessian_spectra.models import convnet, mlp
 from hessian_spectra.seeding import resolve_device
-from hessian_spectra.sizes import dense_matrices_bytes, range_matrices_bytes
+from hessian_spectra.sizes import dense_matrices_bytes, range_basis_size, range_matrices_bytes
 from hessian_spectra.spectrum import negative_part, numerical_zero_of
 from hessian_spectra.train import TrainSettings, train
 
@@ -102,7 +102,7 @@ def main() -> None:
               f"{f', batch {batch}' if batch else ''}, records and checkpoints included)", flush=True)
         need_gb = dense_matrices_bytes(M) / 2**30
         free = free_layer(net)
-        dimension = N_IMAGES * 10 + 2 * (M - (free.stop - free.start))  # the basis size r
+        dimension = range_basis_size(M, free.stop - free.start, N_IMAGES, 10)
         range_gb = range_matrices_bytes(M, dimension) / 2**30
         exact, method = None, "dense"
         if need_gb <= args.memory_gb:

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .tables import UNKNOWN_COUNT, UNRESOLVED_ESTIMATE, write_table
+
 VERDICTS = ("holds", "partly holds", "does not hold")
 DIRECTIONS = ("at_least", "at_most")
 
@@ -62,7 +64,7 @@ def negative_fraction_spread(tables: dict) -> float:
     """(max - min) / mean of Family B's negative fractions (counted, or estimated where the
     estimate is resolved; ``tables._negative_count``)."""
     table = tables["width_scaling"]
-    vague = table["run"][table["negative_method"].str.contains("unresolved|unknown")].tolist()
+    vague = table["run"][table["negative_method"].isin((UNRESOLVED_ESTIMATE, UNKNOWN_COUNT))].tolist()
     if vague:
         raise Unmeasured(f"the negative fraction of {', '.join(vague)} is not resolved")
     fraction = table["fraction_negative"].astype(float)
@@ -202,8 +204,6 @@ def evaluate_claims(claims: list[dict], inputs: dict[str, str | Path | None]) ->
 
 def write_claims(claims_path: str | Path, inputs: dict[str, str | Path | None], stem: str, caption: str) -> None:
     """``stem``.csv and ``stem``.md: the verdict of every claim of ``claims_path``."""
-    from .tables import write_table
-
     table = evaluate_claims(load_claims(claims_path), inputs)
     readable = table.assign(value=[("n/a" if pd.isna(v) else f"{v:.4g}") for v in table["value"]])
     write_table(table, readable, stem, caption, formats=("csv", "md"))

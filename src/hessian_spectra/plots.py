@@ -144,7 +144,7 @@ def negative_eigenvalues(spectra: dict[str, tuple[np.ndarray, int, dict | None]]
     (exact) a solid curve; with only the Lanczos edges, their values as dots and, when
     ``estimated`` (``figures._estimated_negative_part``: eigenvalue, count, negative) is
     given, the SLQ estimate of the whole negative part as a dashed curve labelled so (its
-    fraction "unresolved" when the interval is too wide, ``CountEstimate.resolved``)."""
+    fraction "unresolved" where ``CountEstimate.resolved`` says so)."""
     if by not in ("count", "fraction"):
         raise ValueError(f"by must be 'count' or 'fraction', got {by!r}")
     fig, ax = plt.subplots(figsize=(5.5, 3.6))

@@ -72,7 +72,13 @@ def range_dimension(model: dict, n_samples: int) -> int | None:
     if model["kind"] == "mlp" and model.get("activation", "relu") != "relu":
         return None
     sizes = layer_sizes(model)
-    return n_samples * model["out_features"] + 2 * (sum(sizes) - max(sizes))
+    return range_basis_size(sum(sizes), max(sizes), n_samples, model["out_features"])
+
+
+def range_basis_size(num_params: int, largest_layer: int, n_samples: int, n_classes: int) -> int:
+    """r = N C + 2 |S|: the Gauss-Newton rows, and e_j and R e_j for the |S| = M - (largest
+    layer's parameters) positions outside the largest layer (``hessian_range``)."""
+    return n_samples * n_classes + 2 * (num_params - largest_layer)
 
 
 def range_matrices_bytes(num_params: int, dimension: int) -> int:

@@ -19,6 +19,9 @@ from .spectrum import COUNT_METHODS, load_along_training, load_counts, negative_
 from .switch import load_interpolation, switch_curves
 
 N_TOP = 3  # largest eigenvalues listed per run in the width and batch tables
+#: ``negative_method`` of a run whose negative count means nothing: an SLQ estimate the
+#: quadrature does not resolve (``density.CountEstimate.resolved``), or Lanczos edges alone
+UNRESOLVED_ESTIMATE, UNKNOWN_COUNT = "slq estimate (unresolved)", "unknown (edges only)"
 
 
 def load_results(runs: list[dict], spectra: list[str], counts: list[str], metrics: list[str]) -> list[dict]:
@@ -138,8 +141,8 @@ def _negative_count(arrays: dict[str, np.ndarray], meta: dict) -> dict:
     """The negative part of a run's spectrum and where the number comes from
     (``negative_method``): counted (every eigenvalue: ``exact``, or ``exact (range)``
     through the Hessian's range), estimated with its interval (Lanczos edges and an SLQ
-    density; ``slq estimate (unresolved)`` when the interval is too wide to mean anything,
-    ``density.RESOLVED_SHARE``), or unknown (Lanczos edges only)."""
+    density; ``slq estimate (unresolved)`` when the nodes beside the threshold outweigh
+    half the estimate, ``density.RESOLVED_SHARE``), or unknown (Lanczos edges only)."""
     size = meta["num_params"]
     if "hessian" in arrays:
         n = len(negative_part(arrays["hessian"]))
@@ -148,10 +151,10 @@ def _negative_count(arrays: dict[str, np.ndarray], meta: dict) -> dict:
     elif "slq_nodes" in arrays:
         estimate = negative_estimate(arrays, size)
         n, low, high = estimate.estimate, estimate.low, estimate.high
-        method = "slq estimate" if estimate.resolved else "slq estimate (unresolved)"
+        method = "slq estimate" if estimate.resolved else UNRESOLVED_ESTIMATE
     else:
         return {"n_negative": None, "fraction_negative": None, "negative_low": None, "negative_high": None,
-                "negative_method": "unknown (edges only)"}
+                "negative_method": UNKNOWN_COUNT}
     return {"n_negative": n, "fraction_negative": n / size, "negative_low": low / size, "negative_high": high / size,
             "negative_method": method}
 
@@ -171,7 +174,7 @@ def run_table_readable(table: pd.DataFrame) -> pd.DataFrame:
     general = ("train_loss", "test_loss", *(f"lambda_{i + 1}" for i in range(N_TOP)), "most_negative")
     readable = _formatted(table, general, ("train_accuracy", "test_accuracy", "fraction_negative"))
     estimated = table["negative_method"].str.startswith("slq estimate")
-    unresolved = table["negative_method"] == "slq estimate (unresolved)"
+    unresolved = table["negative_method"] == UNRESOLVED_ESTIMATE
     readable["n_negative"] = [("n/a" if pd.isna(n) else "unresolved" if vague else f"~{n:.0f}" if guess else f"{n:.0f}")
                               for n, guess, vague in zip(table["n_negative"], estimated, unresolved)]
     readable.loc[unresolved, "fraction_negative"] = "unresolved"

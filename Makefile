@@ -14,7 +14,11 @@ SNAKE_ARGS ?=
 # finds it by itself; naming it keeps the command line the README shows.
 WORKFLOW_PROFILE := --workflow-profile profiles/default
 
-.PHONY: reproduce reproduce-slurm sizes test verify reference dry-run lint clean-profile FORCE
+# The profile's syntax and schema, checked before Snakemake reads it (Snakemake's own message
+# for a YAML error names neither the file nor the line).
+CHECK_CONFIG = $(PYTHON) -m hessian_spectra.config_file config/$(1).yaml
+
+.PHONY: reproduce reproduce-slurm sizes test verify reference dry-run lint unlock clean-profile FORCE
 
 $(INSTALLED): requirements.txt pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -24,11 +28,13 @@ $(INSTALLED): requirements.txt pyproject.toml
 	touch $@
 
 reproduce: $(INSTALLED)
+	$(call CHECK_CONFIG,$(PROFILE))
 	$(SNAKEMAKE) $(WORKFLOW_PROFILE) --cores $(CORES) $(SNAKE_ARGS) --configfile config/$(PROFILE).yaml
 
 # The same build on a Slurm cluster (edit profiles/slurm/config.yaml first: partition, account).
 # Installs the optional Slurm executor plugin (requirements-slurm.txt) into .venv.
 reproduce-slurm: $(INSTALLED)
+	$(call CHECK_CONFIG,$(PROFILE))
 	$(PYTHON) -m pip install --quiet -r requirements-slurm.txt
 	$(SNAKEMAKE) --workflow-profile profiles/slurm $(SNAKE_ARGS) --configfile config/$(PROFILE).yaml
 
@@ -55,15 +61,24 @@ reference: $(INSTALLED)
 	$(PYTHON) -m hessian_spectra.verify --profile ci --cores $(CORES) --write-reference tests/reference/ci
 
 dry-run: $(INSTALLED)
+	$(call CHECK_CONFIG,$(PROFILE))
 	$(SNAKEMAKE) $(WORKFLOW_PROFILE) --cores $(CORES) --dry-run $(SNAKE_ARGS) --configfile config/$(PROFILE).yaml
 
 lint: $(INSTALLED)
+	$(call CHECK_CONFIG,$(PROFILE))
 	$(SNAKEMAKE) $(WORKFLOW_PROFILE) --configfile config/$(PROFILE).yaml --lint
 	$(VENV)/bin/snakefmt --check Snakefile workflow/
 
 # One target (it must come before --configfile, which takes several files), e.g. `make figures/default/fig3_cluster_spectra.pdf`: the profile is the folder name.
 figures/% tables/%: $(INSTALLED) FORCE
+	$(call CHECK_CONFIG,$(firstword $(subst /, ,$*)))
 	$(SNAKEMAKE) $@ $(WORKFLOW_PROFILE) --cores $(CORES) $(SNAKE_ARGS) --configfile config/$(firstword $(subst /, ,$*)).yaml
+
+# After a hard kill (power cut, kill -9, a closed terminal), Snakemake's lock on the working
+# directory stays and the next run stops with "Directory cannot be locked". When no other
+# Snakemake runs here, this removes the lock; rerunning then picks up every finished job.
+unlock: $(INSTALLED)
+	$(SNAKEMAKE) $(WORKFLOW_PROFILE) --unlock --cores 1 --configfile config/$(PROFILE).yaml
 
 # Remove one profile's outputs and cached intermediates (results/, figures/, tables/, logs/).
 clean-profile:

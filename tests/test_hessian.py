@@ -133,6 +133,30 @@ def test_bad_engine_and_mismatched_data_are_rejected():
         exact_hessian(model, x, y[:-1])
 
 
+@pytest.mark.parametrize("engine", ["mlp", "piecewise", "generic"])
+def test_labels_outside_the_models_classes_are_named_before_any_work(engine):
+    model, x, y = mlp_case(n_classes=3)
+    bad = y.clone()
+    bad[[2, 5]] = torch.tensor([3, -1])
+    with pytest.raises(ValueError, match=r"2 label\(s\) outside the model's 3 classes \(0\.\.2\): -1, 3"):
+        exact_hessian(model, x, bad, engine=engine)
+    with pytest.raises(ValueError, match="integer class labels"):
+        exact_hessian(model, x, y.double(), engine=engine)
+
+
+def test_labels_outside_the_classes_are_refused_by_the_operator_and_the_range_method():
+    from hessian_spectra.hessian_range import range_eigenvalues
+    from hessian_spectra.operators import HessianOperator
+
+    model, x, y = mlp_case(n_classes=3)
+    y = y.clone()
+    y[0] = 7
+    with pytest.raises(ValueError, match=r"outside the model's 3 classes \(0\.\.2\): 7"):
+        HessianOperator(model, x, y)
+    with pytest.raises(ValueError, match=r"outside the model's 3 classes"):
+        range_eigenvalues(model, x, y)
+
+
 def test_model_is_not_modified_and_float32_models_give_float64_hessians():
     model, x, y = MLP_CASES["relu"]()
     model32 = model.float()

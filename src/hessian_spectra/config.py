@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 
+from .config_file import read_config_file
 from .data.sources import INPUT_SHAPES, N_CIFAR10_TRAIN, digits_train_size
 from .sizes import BUDGET_FIELD, dense_matrices_bytes, parameter_count, range_dimension, range_matrices_bytes
 from .switch import interpolation_grid
@@ -65,9 +66,8 @@ def load_schema() -> dict:
 
 
 def load_config(path: str | Path) -> dict:
-    """Read and validate a profile file."""
-    with open(path) as handle:
-        return validate_config(yaml.safe_load(handle))
+    """Read and validate a profile file (a syntax error names the file and the line)."""
+    return validate_config(read_config_file(path))
 
 
 def _non_finite(node, path: tuple = ()) -> list[str]:

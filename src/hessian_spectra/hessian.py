@@ -40,7 +40,7 @@ from torch import Tensor, nn
 
 from .architectures import MLPPass, MLPStack, mlp_layers
 from .gauss_newton import add_gauss_newton
-from .operators import HessianOperator
+from .operators import HessianOperator, check_data
 from .piecewise import piecewise_matrices, piecewise_stages
 from .progress import progress
 from .sizes import BUDGET_FIELD, dense_matrices_bytes
@@ -290,8 +290,7 @@ def _choose_engine(model: nn.Module, engine: str) -> str:
 
 def _prepare(model, inputs, targets, engine, memory_budget_gb, n_matrices, device):
     engine = _choose_engine(model, engine)
-    if len(inputs) != len(targets) or len(inputs) == 0:
-        raise ValueError(f"need as many targets as inputs (>0), got {len(inputs)} and {len(targets)}")
+    check_data(model, inputs, targets)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     check_memory(num_parameters(model), memory_budget_gb, n_matrices, device)
     model64 = _float64_copy(model, device)

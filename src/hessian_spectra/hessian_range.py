@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from .gauss_newton import gauss_newton_rows
 from .hessian import DTYPE, _float64_copy, refuse_over_memory
-from .operators import HessianOperator
+from .operators import HessianOperator, check_data
 from .piecewise import piecewise_stages
 from .progress import progress
 from .sizes import range_basis_size, range_matrices_bytes
@@ -78,13 +78,10 @@ def range_eigenvalues(model: nn.Module, inputs: Tensor, targets: Tensor, *, batc
     allocating when the matrices exceed ``memory_budget_gb``, ``RangeCheckError`` when the
     probe check fails."""
     free = free_layer(model)
-    if len(inputs) != len(targets) or len(inputs) == 0:
-        raise ValueError(f"need as many targets as inputs (>0), got {len(inputs)} and {len(targets)}")
+    n_classes = check_data(model, inputs, targets)
     first = next(model.parameters())
     device = torch.device(device) if device is not None else first.device
     size = sum(p.numel() for p in model.parameters())
-    with torch.no_grad():
-        n_classes = model(inputs[:1].to(first)).shape[1]
     dimension = range_basis_size(size, free.stop - free.start, len(inputs), n_classes)
     need = range_matrices_bytes(size, dimension)
     refuse_over_memory(need, f"the Hessian of M={size} through its range needs about {need / 2**30:.2f} GiB "

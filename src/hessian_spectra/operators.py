@@ -57,6 +57,29 @@ class MatrixOperator:
         return self.matmat(vector[:, None])[:, 0]
 
 
+def check_data(model: nn.Module, inputs: Tensor, targets: Tensor) -> int:
+    """Check (inputs, targets) before any Hessian work and return the number of classes C
+    (the model's outputs): as many targets as inputs (> 0), and integer class labels in
+    0..C-1. A label outside that range would otherwise fail deep inside cross-entropy
+    (or, on a GPU, as an asynchronous device assert); the error names the labels."""
+    if len(inputs) != len(targets) or len(inputs) == 0:
+        raise ValueError(f"need as many targets as inputs (>0), got {len(inputs)} and {len(targets)}")
+    if targets.is_floating_point() or targets.is_complex() or targets.ndim != 1:
+        raise ValueError(f"targets must be a 1-D tensor of integer class labels, got dtype {targets.dtype} "
+                         f"and shape {tuple(targets.shape)}")
+    first = next(model.parameters())
+    with torch.no_grad():
+        n_classes = model(inputs[:1].to(device=first.device, dtype=first.dtype)).shape[1]
+    labels = targets.detach().cpu()
+    outside = labels[(labels < 0) | (labels >= n_classes)]
+    if len(outside):
+        shown = sorted(set(outside.tolist()))
+        listed = ", ".join(map(str, shown[:10])) + (", ..." if len(shown) > 10 else "")
+        raise ValueError(f"targets hold {len(outside)} label(s) outside the model's {n_classes} classes "
+                         f"(0..{n_classes - 1}): {listed}")
+    return n_classes
+
+
 def _mean_cross_entropy_sum(logits: Tensor, targets: Tensor) -> Tensor:
     """sum_i CE(logits_i, y_i), written with ops that have batching rules for the batched
     double backward (``F.cross_entropy``'s log-softmax double backward falls back to a slow
@@ -277,8 +300,7 @@ class HessianOperator:
         layers = mlp_layers(model)
         if engine == "mlp" and layers is None:
             raise ValueError("engine='mlp' needs nn.Sequential(Linear, ReLU|Tanh, ..., Linear)")
-        if len(inputs) != len(targets) or len(inputs) == 0:
-            raise ValueError(f"need as many targets as inputs (>0), got {len(inputs)} and {len(targets)}")
+        check_data(model, inputs, targets)
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if block_size < 1:

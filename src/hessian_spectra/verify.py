@@ -39,6 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from hessian_spectra.config import load_config
 from hessian_spectra.compare import ATOL, RTOL, compare_files_bytes, compare_tables
 
 #: per-profile output folders that are rebuilt, never copied
@@ -122,6 +123,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--repo: {args.repo} is not the top of a git repository (the copy is what git lists)")
     if not (args.repo / "config" / f"{args.profile}.yaml").is_file():
         parser.error(f"--profile: no config/{args.profile}.yaml in {args.repo}")
+    try:
+        load_config(args.repo / "config" / f"{args.profile}.yaml")
+    except ValueError as error:  # a syntax error (with its line) or a schema violation
+        parser.error(f"--profile {args.profile}: {error}")
     if args.cores < 1:
         parser.error(f"--cores must be at least 1, got {args.cores}")
     for field in ("rtol", "atol"):

@@ -69,10 +69,13 @@ display(Markdown(f"**Profile: `{PROFILE}`** (config/{PROFILE}.yaml). "
 # One row per claim of `config/claims.yaml`: the figure it belongs to, the claim in one
 # sentence, the quantity measured, its value here, the thresholds and the verdict
 # ("holds", "partly holds", "does not hold", or "not measured" where this profile did not
-# build the inputs).
+# build the inputs). The tolerance is how far the value may move on another machine
+# (measured: `config/tolerances/<profile>.csv`); where a threshold lies within it the
+# verdict is "borderline" and names the verdicts on both sides, so that no machine
+# reverses a verdict printed here.
 
 # %%
-display(HTML(CLAIMS[["figure", "claim", "quantity", "value", "holds_if", "partly_if", "verdict"]]
+display(HTML(CLAIMS[["figure", "claim", "quantity", "value", "tolerance", "holds_if", "partly_if", "verdict"]]
              .to_html(index=False, table_id="claims", float_format="{:.4g}".format)))
 
 # %% [markdown]

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from cases import ROOT
-from hessian_spectra.claims import MEASURES, VERDICTS, evaluate_claims, load_claims, verdict
+from hessian_spectra.claims import MEASURES, VERDICTS, evaluate_claims, load_claims, verdict, verdict_within
+from hessian_spectra.tolerance import Tolerances
 
 CLAIMS = ROOT / "config" / "claims.yaml"
 
@@ -69,6 +70,26 @@ def test_every_measure_against_numbers_worked_out_by_hand(tmp_path):
     assert table.loc["bulk_at_end", "verdict"] == "partly holds"
     assert table.loc["switch_final_accuracy", "verdict"] == "holds"
     assert set(table["verdict"]) <= set(VERDICTS)
+
+
+@pytest.mark.parametrize("value, band, expected", [
+    (0.0005, 0.0007, "borderline (holds or partly holds: 0.0005 ± 0.0007)"),  # 0.001 within reach
+    (0.0, 0.0005, "partly holds"),                                      # the band stays inside (-0.001, 0.001)
+    (0.0, 0.0042, "borderline (holds or partly holds or does not hold: 0 ± 0.0042)"),
+    (0.0015, 0.0004, "holds"), (0.0012, 0.0004, "borderline (holds or partly holds: 0.0012 ± 0.0004)")])
+def test_a_verdict_that_a_value_within_the_band_would_change_is_borderline(value, band, expected):
+    assert verdict_within(value, band, "at_least", 0.001, -0.001) == expected
+
+
+def test_measured_tolerances_reach_the_claims_table(tmp_path):
+    """switch_final_accuracy is 0.005 in the hand-made tables: 'holds' alone, borderline
+    once another machine may move it by 0.005; claims without a measured spread keep theirs."""
+    tolerances = Tolerances(pd.DataFrame({"table": ["claims.csv"], "column": ["value"],
+                                          "row": ["switch_final_accuracy"], "rtol": [0.0], "atol": [0.005]}))
+    table = evaluate_claims(load_claims(CLAIMS), _tables(tmp_path), tolerances).set_index("id")
+    assert table.loc["switch_final_accuracy", "verdict"] == "borderline (holds or partly holds: 0.005 ± 0.005)"
+    assert table.loc["switch_final_accuracy", "tolerance"] == 0.005
+    assert table.loc["outliers_ratio", "verdict"] == "holds" and pd.isna(table.loc["outliers_ratio", "tolerance"])
 
 
 def test_a_claim_without_its_inputs_says_so(tmp_path):

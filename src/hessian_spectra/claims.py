@@ -1,7 +1,10 @@
 """The paper's claims against our results: each claim of ``config/claims.yaml`` names a
 measure (a function here) computed from the workflow's cached tables, and thresholds that
 turn its value into a verdict: "holds", "partly holds" or "does not hold". A claim whose
-inputs a profile did not build says so instead of a verdict. Nothing is typed by hand.
+inputs a profile did not build says so instead of a verdict. Where the value's measured
+spread between machines (``config/tolerances/<profile>.csv``) crosses a threshold, the
+verdict is "borderline", naming the verdicts on both sides: another machine must not
+reverse a verdict we print. Nothing is typed by hand.
 
 Inputs (``evaluate_claims``): the paths of what a measure reads, by name: the tables
 (``table1``, ``width_scaling``, ``batch_size``, ``batch_switch``: CSV) and Fig. 1's spectra
@@ -19,6 +22,7 @@ import pandas as pd
 import yaml
 
 from .tables import UNKNOWN_COUNT, UNRESOLVED_ESTIMATE, write_table
+from .tolerance import Tolerances
 
 VERDICTS = ("holds", "partly holds", "does not hold")
 DIRECTIONS = ("at_least", "at_most")
@@ -166,6 +170,17 @@ def verdict(value: float, direction: str, holds: float, partly: float) -> str:
     return VERDICTS[1] if better(value, partly) else VERDICTS[2]
 
 
+def verdict_within(value: float, band: float, direction: str, holds: float, partly: float) -> str:
+    """The verdict of ``value``, or, when a threshold lies within ``band`` of it (another
+    machine's value may differ by that much: ``tolerance``), "borderline (<verdict> or
+    <verdict>: value ± band)" naming the verdicts on both sides, best first."""
+    ends = {verdict(v, direction, holds, partly) for v in (value - band, value, value + band)}
+    if len(ends) == 1:
+        return ends.pop()
+    named = " or ".join(v for v in VERDICTS if v in ends)
+    return f"borderline ({named}: {value:.4g} ± {band:.2g})"
+
+
 def _load(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:
     """A table (CSV) as a data frame, a spectrum file (npz) as a dict of arrays."""
     if path.suffix == ".npz":
@@ -174,10 +189,14 @@ def _load(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:
     return pd.read_csv(path)
 
 
-def evaluate_claims(claims: list[dict], inputs: dict[str, str | Path | None]) -> pd.DataFrame:
+def evaluate_claims(claims: list[dict], inputs: dict[str, str | Path | None],
+                    tolerances: Tolerances | None = None) -> pd.DataFrame:
     """One row per claim: figure, claim, quantity, value, the thresholds, verdict and why;
     "not measured (...)" as the verdict where an input is missing or does not determine
-    the measure (``Unmeasured``)."""
+    the measure (``Unmeasured``). ``tolerances``: the measured spread of each claim's value
+    between machines (``tolerance``); its ``tolerance`` column holds the band, and a
+    verdict that a value within it would change is "borderline" (``verdict_within``)."""
+    tolerances = tolerances or Tolerances()
     loaded = {name: _load(Path(path)) for name, path in inputs.items() if path and Path(path).is_file()}
     rows = []
     for claim in claims:
@@ -190,20 +209,27 @@ def evaluate_claims(claims: list[dict], inputs: dict[str, str | Path | None]) ->
                 value = function(loaded, **options)
             except Unmeasured as reason:
                 unmeasured = f"not measured ({reason})"
+        measured = tolerances.get("claims.csv", "value", claim["id"])
+        band = None if measured is None or value is None else measured.atol + measured.rtol * abs(value)
         rows.append({
             "id": claim["id"], "figure": claim["figure"], "claim": claim["claim"], "quantity": claim["quantity"],
             "value": value,
             "holds_if": f"{'>=' if claim['direction'] == 'at_least' else '<='} {claim['holds']:g}",
             "partly_if": f"{'>=' if claim['direction'] == 'at_least' else '<='} {claim['partly']:g}",
+            "tolerance": band,
             "verdict": (f"not measured ({', '.join(missing)} not built at this profile)" if missing
-                        else unmeasured or verdict(value, claim["direction"], claim["holds"], claim["partly"])),
+                        else unmeasured or verdict_within(value, band or 0.0, claim["direction"], claim["holds"],
+                                                          claim["partly"])),
             "why": claim["why"],
         })
     return pd.DataFrame(rows)
 
 
-def write_claims(claims_path: str | Path, inputs: dict[str, str | Path | None], stem: str, caption: str) -> None:
-    """``stem``.csv and ``stem``.md: the verdict of every claim of ``claims_path``."""
-    table = evaluate_claims(load_claims(claims_path), inputs)
-    readable = table.assign(value=[("n/a" if pd.isna(v) else f"{v:.4g}") for v in table["value"]])
+def write_claims(claims_path: str | Path, inputs: dict[str, str | Path | None], stem: str, caption: str,
+                 tolerances_path: str | Path | None = None) -> None:
+    """``stem``.csv and ``stem``.md: the verdict of every claim of ``claims_path``, with the
+    measured tolerances of ``tolerances_path`` (a ``tolerance`` file) when given."""
+    table = evaluate_claims(load_claims(claims_path), inputs, Tolerances.read(tolerances_path))
+    readable = table.assign(value=[("n/a" if pd.isna(v) else f"{v:.4g}") for v in table["value"]],
+                            tolerance=[("" if pd.isna(v) else f"± {v:.2g}") for v in table["tolerance"]])
     write_table(table, readable, stem, caption, formats=("csv", "md"))

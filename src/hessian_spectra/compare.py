@@ -40,8 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 
-RTOL = 1e-4
-ATOL = 1e-9
+from .tolerance import ATOL, RTOL, Tolerances, tolerance_file
 
 
 def _number(value) -> float | None:
@@ -60,10 +59,15 @@ def _is_nan(value) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def _cell_differs(a, b, exact: bool, rtol: float, atol: float) -> bool:
-    """Whether the actual cell ``a`` differs from the expected ``b``."""
+def _cell_differs(a, b, exact: bool, rtol: float, atol: float, measured=None) -> bool:
+    """Whether the actual cell ``a`` differs from the expected ``b``; ``measured`` (a
+    ``tolerance.Tolerance``) replaces the rule for a quantity whose spread was measured."""
     if _is_nan(a) or _is_nan(b):
         return not (_is_nan(a) and _is_nan(b))
+    if measured is not None:
+        x, y = _number(a), _number(b)
+        if x is not None and y is not None and not (math.isnan(x) or math.isnan(y)):
+            return not measured.admits(x, y)
     if exact:
         return a != b
     x, y = _number(a), _number(b)
@@ -81,8 +85,11 @@ def _row_label(frame: pd.DataFrame, row: int) -> str:
 
 
 def compare_frames(name: str, expected: pd.DataFrame, actual: pd.DataFrame,
-                   rtol: float = RTOL, atol: float = ATOL) -> list[str]:
-    """The differences between two tables read from the file ``name``."""
+                   rtol: float = RTOL, atol: float = ATOL, tolerances: Tolerances | None = None) -> list[str]:
+    """The differences between two tables read from the file ``name``; ``tolerances``:
+    the measured ones per column (or per row, by the first column's value), which replace
+    ``rtol``/``atol`` and the exact rule for counts where they are given."""
+    tolerances = tolerances or Tolerances()
     if list(expected.columns) != list(actual.columns):
         missing = [c for c in expected.columns if c not in actual.columns]
         extra = [c for c in actual.columns if c not in expected.columns]
@@ -98,14 +105,15 @@ def compare_frames(name: str, expected: pd.DataFrame, actual: pd.DataFrame,
         exact = all(pd.api.types.is_integer_dtype(s) or pd.api.types.is_bool_dtype(s)
                     for s in (expected[column], actual[column]))
         for row, (b, a) in enumerate(zip(expected[column].tolist(), actual[column].tolist())):
-            if _cell_differs(a, b, exact, rtol, atol):
+            measured = tolerances.get(name, column, str(expected.iloc[row, 0]))
+            if _cell_differs(a, b, exact, rtol, atol, measured):
                 differences.append(f"{name}: {_row_label(expected, row)} column {column}: "
                                    f"expected {b!r}, actual {a!r}")
     return differences
 
 
 def compare_tables(expected_dir, actual_dir, names=None, rtol: float = RTOL,
-                   atol: float = ATOL) -> list[str]:
+                   atol: float = ATOL, tolerances: Tolerances | None = None) -> list[str]:
     """The differences between the CSV tables of two folders ([] when they match).
 
     ``names``: the files to compare (missing ones are reported); by default every
@@ -130,7 +138,7 @@ def compare_tables(expected_dir, actual_dir, names=None, rtol: float = RTOL,
             differences.append(f"{name}: missing in {actual_dir}")
             continue
         differences += compare_frames(name, pd.read_csv(expected_file), pd.read_csv(actual_file),
-                                      rtol, atol)
+                                      rtol, atol, tolerances)
     return differences
 
 
@@ -156,17 +164,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("actual", type=Path, help="folder of tables to check")
     parser.add_argument("--rtol", type=float, default=RTOL, help=f"relative tolerance (default {RTOL:g})")
     parser.add_argument("--atol", type=float, default=ATOL, help=f"absolute tolerance (default {ATOL:g})")
+    parser.add_argument("--tolerances", help="measured tolerances per quantity (default: config/tolerances/"
+                                             "<profile>.csv beside EXPECTED's repository when it exists; "
+                                             "'none': only --rtol/--atol)")
     args = parser.parse_args(argv)
     for field in ("rtol", "atol"):
         if not getattr(args, field) >= 0:
             parser.error(f"--{field} must be >= 0, got {getattr(args, field)}")
-    differences = compare_tables(args.expected, args.actual, rtol=args.rtol, atol=args.atol)
+    path = tolerance_file(args.expected) if args.tolerances is None else (
+        None if args.tolerances == "none" else Path(args.tolerances))
+    if path is not None and not path.is_file():
+        parser.error(f"--tolerances: {path} is not a file")
+    tolerances = Tolerances.read(path)
+    differences = compare_tables(args.expected, args.actual, rtol=args.rtol, atol=args.atol, tolerances=tolerances)
     for line in differences:
         print(line)
+    measured = f" and the {len(tolerances)} measured tolerances of {path}" if path else ""
     if differences:
+        print(f"{len(differences)} difference(s) beyond rtol={args.rtol:g}, atol={args.atol:g}{measured}")
         return 1
     count = len(list(args.expected.glob("*.csv")))
-    print(f"{count} tables match within rtol={args.rtol:g}, atol={args.atol:g}")
+    print(f"{count} tables match within rtol={args.rtol:g}, atol={args.atol:g}{measured}")
     return 0
 
 

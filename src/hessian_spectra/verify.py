@@ -14,9 +14,10 @@ with the committed results (``make verify``), or write the ``ci`` reference tabl
    --configfile config/<profile>.yaml`` there (every target), with the copy's ``src/``
    first on ``PYTHONPATH`` so the copy's code runs, streaming its output and timing it;
 3. compares the rebuilt ``tables/<profile>/*.csv`` with ``--against`` (default the
-   repository's ``tables/<profile>``) within the tolerance of ``hessian_spectra.compare``
-   (see there why that one), and the rebuilt ``figures/<profile>/*.png`` with the
-   repository's byte for byte. PNG bytes only match on the same platform with the same
+   repository's ``tables/<profile>``) within the measured tolerances of
+   ``config/tolerances/<profile>.csv`` (``hessian_spectra.tolerance``) and, for what they
+   do not list, ``hessian_spectra.compare``'s defaults; and the rebuilt
+   ``figures/<profile>/*.png`` with the repository's byte for byte. PNG bytes only match on the same platform with the same
    library versions (matplotlib, freetype, libpng, zlib), so a figure that differs is a
    note, not a failure, unless ``--strict-figures``;
 4. prints ``verify profile=<p> tables_ok=<true|false> figures_identical=<k>/<n>
@@ -39,8 +40,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from hessian_spectra.config import load_config
 from hessian_spectra.compare import ATOL, RTOL, compare_files_bytes, compare_tables
+from hessian_spectra.config import load_config
+from hessian_spectra.tolerance import Tolerances, tolerance_file
 
 #: per-profile output folders that are rebuilt, never copied
 OUTPUT_FOLDERS = ("figures", "tables", "paper")
@@ -155,8 +157,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {len(names)} tables into {args.write_reference}: {', '.join(names)}")
             print(f"reference profile={args.profile} build_ok={str(built).lower()} build_seconds={seconds:.0f}")
             return 0 if built else 1
-        differences = compare_tables(args.against, project / "tables" / args.profile,
-                                     rtol=args.rtol, atol=args.atol) if built else ["the build failed"]
+        measured = tolerance_file(args.against)
+        print(f"tolerances: {measured or 'none measured'} (else rtol={args.rtol:g}, atol={args.atol:g})")
+        differences = compare_tables(args.against, project / "tables" / args.profile, rtol=args.rtol,
+                                     atol=args.atol, tolerances=Tolerances.read(measured)) if built else ["the build failed"]
         for line in differences:
             print("table:", line)
         expected_figures = sorted(p.name for p in (args.repo / "figures" / args.profile).glob("*.png"))

@@ -3,6 +3,9 @@
 
 
 CLAIMS_OUTPUTS = table("claims", ".csv", ".md")
+# the measured spread of each claim's value between machines (hessian_spectra.tolerance),
+# where this profile has one: a verdict it could reverse is printed as borderline
+TOLERANCES = f"config/tolerances/{PROFILE}.csv"
 
 
 rule claims:
@@ -14,6 +17,7 @@ rule claims:
         batch_switch=f"{TABLES}/batch_switch.csv",
         fig1_init=spectrum_path("clusters", FIG1_RUN, "init"),
         fig1_final=spectrum_path("clusters", FIG1_RUN, "final"),
+        tolerances=[TOLERANCES] if os.path.isfile(TOLERANCES) else [],
     output:
         CLAIMS_OUTPUTS,
     log:

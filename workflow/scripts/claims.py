@@ -3,5 +3,6 @@ from hessian_spectra.claims import write_claims
 from hessian_spectra.jobs import job
 
 with job(snakemake):
-    inputs = {name: path for name, path in snakemake.input.items() if name != "claims"}
-    write_claims(snakemake.input.claims, inputs, snakemake.output[0].removesuffix(".csv"), snakemake.params.caption)
+    inputs = {name: path for name, path in snakemake.input.items() if name not in ("claims", "tolerances")}
+    write_claims(snakemake.input.claims, inputs, snakemake.output[0].removesuffix(".csv"), snakemake.params.caption,
+                 snakemake.input.get("tolerances") or None)

@@ -1,12 +1,13 @@
 """End to end: the ci profile builds every output through Snakemake in a temporary
 directory (the ``built`` fixture of conftest.py), the report last; reruns do nothing; a
 changed setting reruns exactly the jobs that depend on it; two builds from scratch give
-byte-identical tables; the claims table has a row per claim; Snakemake's own report
+byte-identical tables and cached results, also under another machine's code paths; the claims table has a row per claim; Snakemake's own report
 builds; bad configs fail before any job starts."""
 
 from __future__ import annotations
 
 import filecmp
+import os
 import subprocess
 import sys
 import zipfile
@@ -15,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from cases import ROOT
 from project import copy_project, snakemake
 
 from hessian_spectra.claims import VERDICTS, load_claims
-from hessian_spectra.compare import ATOL, RTOL, compare_tables
+from hessian_spectra.compare import compare_tables
+from hessian_spectra.tolerance import Tolerances, tolerance_file
 
 FIGURES = ("fig1_full_spectrum", "fig1b_gauss_newton_split", "fig2_cluster_pca", "fig3_cluster_spectra",
            "fig4_width_right_edge", "fig5_width_left_edge_count", "fig6_width_left_edge_fraction",
@@ -148,23 +151,64 @@ def test_changing_the_threads_of_a_rule_reruns_nothing(built):
     assert counts == {}
 
 
-def test_two_builds_from_scratch_give_byte_identical_tables(built, tmp_path):
+#: what another x86-64 machine's libraries would choose by themselves, forced on this one:
+#: torch's kernels without AVX2, MKL's SSE code path, oneDNN's SSE4.1 and OpenBLAS's
+#: Prescott (SSE3) kernels (benchmarks/code_paths.py measures what each moves unpinned)
+OTHER_MACHINE = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+                 "ONEDNN_MAX_CPU_ISA": "SSE41", "OPENBLAS_CORETYPE": "Prescott"}
+
+
+def _cached_results(project: Path) -> dict[str, bytes]:
+    """Every trained weight, spectrum and outlier count of a build, by path."""
+    results = project / "results/ci"
+    return {str(path.relative_to(results)): path.read_bytes()
+            for pattern in ("**/final.pt", "**/*.npz", "**/outliers.json") for path in sorted(results.glob(pattern))}
+
+
+def test_a_build_under_another_machines_code_paths_gives_byte_identical_results(built, tmp_path):
+    """The promise of code_path: the workflow pins every library's kernels, so a second build
+    from scratch whose environment asks for another machine's kernels trains the same
+    weights, computes the same spectra and writes byte-identical tables (spectrum files
+    hold each job's run time, so they are compared by their arrays)."""
     second = copy_project(tmp_path)
-    result = snakemake(second)
+    result = snakemake(second, env={**os.environ, **OTHER_MACHINE})
     assert result.returncode == 0, result.stderr[-5000:]
     names = sorted(path.name for path in (built / "tables/ci").iterdir())
     assert len(names) == 3 + 2 * len(TABLES)
     assert sorted(path.name for path in (second / "tables/ci").iterdir()) == names
     for name in names:
         assert filecmp.cmp(built / "tables/ci" / name, second / "tables/ci" / name, shallow=False), name
+    first, other = _cached_results(built), _cached_results(second)
+    assert first.keys() == other.keys() and len(first) > 40
+    for name in first:
+        if name.endswith(".npz"):
+            with np.load(built / "results/ci" / name) as a, np.load(second / "results/ci" / name) as b:
+                assert all(np.array_equal(a[key], b[key]) for key in a.files if key != "metadata"), name
+        elif not name.endswith(".pt"):
+            assert first[name] == other[name], name
+    for name in (n for n in first if n.endswith(".pt")):
+        a = torch.load(built / "results/ci" / name, weights_only=True)["model"]
+        b = torch.load(second / "results/ci" / name, weights_only=True)["model"]
+        assert all(torch.equal(a[key], b[key]) for key in a), name
+    # the jobs ran the pinned kernels, not the ones asked for (each torch job logs them)
+    logs = [path.read_text() for path in (second / "logs/ci").rglob("*.log")]
+    capability = [line for text in logs for line in text.splitlines() if "CPU capability" in line]
+    assert capability and all("CPU capability AVX2" in line and "OPENBLAS_CORETYPE=Haswell" in line
+                              for line in capability)
 
 
 def test_tables_match_the_reference_tables(built):
-    """Any change in the ci profile's numbers beyond round-off is noticed: the tables match
-    tests/reference/ci within hessian_spectra.compare's tolerance (its docstring says why
-    rtol 1e-4); `make reference` regenerates them on purpose."""
-    differences = compare_tables(ROOT / "tests/reference/ci", built / "tables/ci")
-    assert not differences, "\n".join(differences) + f"\n(rtol={RTOL}, atol={ATOL}; on purpose: make reference)"
+    """Any change in the ci profile's numbers beyond what another machine's kernels move is
+    noticed: the tables match tests/reference/ci within the tolerances measured per
+    quantity (config/tolerances/ci.csv; compare's rtol 1e-4 for the rest); `make
+    reference` regenerates them on purpose. (Not byte for byte: the reference was built on
+    one CPU, and MKL's pinned path is only documented to give the same bits across Intel
+    CPUs; two builds on one machine are compared byte for byte above.)"""
+    reference = ROOT / "tests/reference/ci"
+    measured = tolerance_file(reference)
+    assert measured is not None, "config/tolerances/ci.csv is missing"
+    differences = compare_tables(reference, built / "tables/ci", tolerances=Tolerances.read(measured))
+    assert not differences, "\n".join(differences) + f"\n(tolerances {measured}; on purpose: make reference)"
 
 
 def test_the_claims_table_has_a_row_per_claim(built):
@@ -172,7 +216,8 @@ def test_the_claims_table_has_a_row_per_claim(built):
     table = pd.read_csv(built / "tables/ci/claims.csv")
     assert list(table["id"]) == claims
     # the ci profile builds every input: every claim has a value and a verdict, none "not measured"
-    assert table["value"].notna().all() and set(table["verdict"]) <= set(VERDICTS)
+    assert table["value"].notna().all()
+    assert all(v in VERDICTS or v.startswith("borderline (") for v in table["verdict"]), set(table["verdict"])
 
 
 def test_snakemake_report_builds_with_every_figure_and_table(built, tmp_path):

@@ -12,20 +12,20 @@ Cells are compared by what they hold:
   counts and blanks is read as floats; it is then compared with the tolerance, which
   still tells counts apart below ``1 / rtol`` = 10 000.
 
-Why ``rtol=1e-4`` and ``atol=1e-9`` (the defaults):
+Measured tolerances come first: ``config/tolerances/<profile>.csv`` (``tolerance``) holds,
+per table and column (per claim for the claims table), how far a rebuild under another
+machine's kernels moved the number, times a safety factor; a column listed there is
+compared with it (counts included: a count that moved by one may move by one). The
+defaults below hold for everything else:
 
-* The tables come from training runs and Hessian spectra in float32/float64 on CPU.
-  The same code and seed on another machine (other CPU, other BLAS and thread count)
-  sums in another order; the numbers were seen to differ in the 7th significant digit
-  (width_n10's train loss 0.004702935927 against 0.004702937789: relative 4e-7), and
-  such round-off grows a little through hundreds of training steps. ``rtol=1e-4``
-  leaves a factor of more than 100 for that drift.
-* A changed setting (learning rate, seed, stopping rule, a bug) moves the numbers by
-  far more than 1e-3 relative, so 1e-4 still notices every real change.
-* ``atol=1e-9`` only matters for values near zero (eigenvalues in the bulk, tiny
-  losses), where a relative test alone would demand agreement of round-off itself;
-  the smallest quantities the tables report are ~1e-6 (mean eigenvalues), so 1e-9 is
-  below everything meaningful.
+* floats: ``rtol=1e-4``, ``atol=1e-9``. Last-bit differences between machines grow a
+  little through training; 1e-4 leaves room for that in the quantities that did not move
+  when measured, while a changed setting (learning rate, seed, stopping rule, a bug) moves
+  the numbers by far more than 1e-3. ``atol`` only matters for values near zero, where a
+  relative test alone would demand agreement of round-off itself; the smallest
+  quantities the tables report are ~1e-6 (mean eigenvalues), so 1e-9 is below
+  everything meaningful;
+* integers and strings: exactly.
 
 Run ``python -m hessian_spectra.compare EXPECTED ACTUAL [--rtol R --atol A]``: it prints
 each difference and exits 1, or prints one line saying how many tables match and exits 0.

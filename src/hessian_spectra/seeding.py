@@ -8,10 +8,16 @@ reseeds the global generators for its caller.
 
 from __future__ import annotations
 
+import logging
+import os
 from contextlib import contextmanager
 from typing import Iterator
 
 import torch
+
+from .code_path import PINNED
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -26,11 +32,15 @@ def seeded(seed: int) -> Iterator[None]:
 def configure_torch(threads: int) -> None:
     """What a job that runs torch sets first: its thread count, and deterministic kernels.
 
-    On CPU, fixed seeds and thread count give bit-identical runs. On CUDA some kernels have
-    no deterministic version; ``warn_only`` keeps them running, so GPU results may differ
-    in the last bits between runs."""
+    On CPU, fixed seeds, thread count and code paths (``code_path``) give bit-identical
+    runs. On CUDA some kernels have no deterministic version; ``warn_only`` keeps them
+    running, so GPU results may differ in the last bits between runs. The job's log says
+    which kernels ran (the numbers depend on them)."""
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    pinned = {name: os.environ.get(name, "unset") for name in PINNED}
+    log.info("torch %s, %d thread(s), CPU capability %s; %s", torch.__version__, threads,
+             torch.backends.cpu.get_cpu_capability(), ", ".join(f"{k}={v}" for k, v in pinned.items()))
 
 
 def resolve_device(name: str) -> torch.device:

@@ -1,5 +1,6 @@
 # Config validation (at parse time, before any job), the runs of every family as data, and
 # the paths every rule shares. Parsing imports no torch.
+from hessian_spectra.code_path import pin_code_paths
 from hessian_spectra.config import (
     CLUSTER_FAMILIES,
     FAMILIES,
@@ -16,6 +17,9 @@ from hessian_spectra.config import (
 from hessian_spectra.sizes import spectrum_memory_mb, spectrum_runtime_min
 
 validate_config(config)
+# Every job inherits this environment: the libraries' AVX2 kernels on every x86-64 CPU, so
+# that another machine rebuilds the same bits (HESSIAN_SPECTRA_CODE_PATH=native: off).
+pin_code_paths()
 
 PROFILE = config["profile"]
 RESULTS = f"results/{PROFILE}"

@@ -129,7 +129,7 @@ def build(repo: Path, folder: Path, profile: str, targets: list[str], env: dict[
     if unpinned:
         environment["HESSIAN_SPECTRA_CODE_PATH"] = "native"
     command = [sys.executable, "-m", "snakemake", "--workflow-profile", "profiles/default", "--cores", str(cores),
-               "--quiet", *targets, "--configfile", f"config/{profile}.yaml"]
+               *targets, "--configfile", f"config/{profile}.yaml"]
     start = time.monotonic()
     done = subprocess.run(command, cwd=folder, env=environment, capture_output=True, text=True)
     if done.returncode:

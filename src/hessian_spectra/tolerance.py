@@ -102,7 +102,9 @@ def _is_count(frames: list[pd.DataFrame], column: str) -> bool:
 
 def _float_tolerance(values: np.ndarray) -> tuple[float, float, float]:
     """(spread, rtol, atol) of a float column: the largest spread relative to the value
-    over the rows whose value is not zero, and an absolute one over the zero rows."""
+    over the rows whose value is not zero, and an absolute one over the zero rows (rows
+    that are blank in every build count as not moved)."""
+    values = values[:, ~np.all(np.isnan(values), axis=0)]
     spread = np.nanmax(values, axis=0) - np.nanmin(values, axis=0)
     center = np.abs(np.nanmedian(values, axis=0))
     relative = np.where(center > 0, spread / np.where(center > 0, center, 1.0), 0.0)

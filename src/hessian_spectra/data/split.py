@@ -2,17 +2,24 @@
 
 A data file is a compressed .npz with ``x_train``, ``y_train``, ``x_test``, ``y_test``
 (plus any extra arrays a data step saves, such as ``train_indices``) and JSON metadata
-that holds the settings that made it and ``n_classes``."""
+that holds the settings that made it and ``n_classes``.
+
+Torch is imported only by ``Split.tensors``: the data steps (cluster sets, the PCA of
+Fig. 2) are cheap jobs that never need it, and importing it costs them more than the work.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..io import load_npz, save_npz
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -25,7 +32,9 @@ class Split:
     y_test: np.ndarray
     n_classes: int
 
-    def tensors(self, part: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    def tensors(self, part: str = "train") -> tuple["torch.Tensor", "torch.Tensor"]:
+        import torch
+
         x, y = (self.x_train, self.y_train) if part == "train" else (self.x_test, self.y_test)
         return torch.from_numpy(x), torch.from_numpy(y)
 

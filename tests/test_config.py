@@ -74,7 +74,7 @@ BAD = [
     ("clusters.sgd_batch_size", 5000, "'clusters.sgd_batch_size'"),
     ("plots.dpi", 5, "'plots.dpi'"),
     ("profile", "my profile", "'profile'"),
-    ("images.source", "cifar10", "allowed values: digits, mnist, fashion_mnist"),
+    ("images.source", "cifar10", "allowed values: digits, mnist, mnist_5k, fashion_mnist"),
     ("images.download", "yes", "'images.download'"),
     ("spectrum.method", "arnoldi", "allowed values: exact, range, lanczos, auto"),
     ("batch.batch_sizes", [10, 5000], "'batch.batch_sizes': [10, 5000] exceeds images.train_subset=1000"),
@@ -100,6 +100,15 @@ BAD = [
     ("switch.net.kernel_size", 9, "'switch.net': input_shape=(1, 8, 8) is too small for kernel_size=9"),
     ("switch.steps", {"part1": 10}, "'switch.steps': 'part2' is a required property"),
 ]
+
+
+def test_mnist_5k_needs_images_left_to_test_on():
+    config = _set(_set(DEFAULT, "images.source", "mnist_5k"), "images.train_subset", 5000)
+    config = _set(config, "along_training.negative_fraction.runs", ["width_n10"])  # 28x28: the others need 10+ GiB
+    with pytest.raises(ConfigError, match=r"'images.train_subset': 5000 leaves no test images of mnist_5k's 5000 "
+                                          r"\(allowed values: 10 to 4999\)"):
+        validate_config(config)
+    validate_config(_set(config, "images.train_subset", 1000))  # the paper's 1,000: 4,000 left to test on
 
 
 @pytest.mark.parametrize("path, value, message", BAD, ids=[b[0] for b in BAD])

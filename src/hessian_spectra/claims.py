@@ -38,6 +38,13 @@ def outliers_within_one(tables: dict, method: str) -> float:
     return float(((table[method] - table["nc"]).abs() <= 1).mean())
 
 
+def image_outliers_within_one(tables: dict, table: str, method: str, classes: int) -> float:
+    """Share of the runs of a Family B or C ``table`` (width_scaling, batch_size) whose
+    ``method`` count is within 1 of the number of classes."""
+    counts = tables[table][method]
+    return float(((counts - classes).abs() <= 1).mean())
+
+
 def bulk_fraction(inputs: dict, stage: str, band: float) -> float:
     """Share of Fig. 1's Hessian eigenvalues at ``stage`` (init | final) within
     ``band`` x lambda_max of zero."""
@@ -133,6 +140,7 @@ MEASURES: dict[str, tuple[Callable[..., float], tuple[str, ...]]] = {
     "residual_norm_ratio": (residual_norm_ratio, ("fig1_final",)),
     "residual_top_ratio": (residual_top_ratio, ("fig1_final",)),
     "outliers_within_one": (outliers_within_one, ("table1",)),
+    "image_outliers_within_one": (image_outliers_within_one, ("{table}",)),
     "top_eigenvalue_spread": (top_eigenvalue_spread, ("width_scaling",)),
     "negative_fraction_spread": (negative_fraction_spread, ("width_scaling",)),
     "batch_outlier_difference": (batch_outlier_difference, ("batch_size",)),

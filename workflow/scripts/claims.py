@@ -4,5 +4,6 @@ from hessian_spectra.jobs import job
 
 with job(snakemake):
     inputs = {name: path for name, path in snakemake.input.items() if name not in ("claims", "tolerances")}
+    tolerances = list(snakemake.input.tolerances)  # the profile's measured tolerances: one file or none
     write_claims(snakemake.input.claims, inputs, snakemake.output[0].removesuffix(".csv"), snakemake.params.caption,
-                 snakemake.input.get("tolerances") or None)
+                 tolerances[0] if tolerances else None)

@@ -12,7 +12,7 @@ import yaml
 
 from cases import ROOT
 from hessian_spectra.claims import MEASURES, VERDICTS, evaluate_claims, load_claims, verdict, verdict_within
-from hessian_spectra.tolerance import Tolerances
+from hessian_spectra.tolerance import FACTOR, Tolerances
 
 CLAIMS = ROOT / "config" / "claims.yaml"
 
@@ -89,12 +89,17 @@ def test_a_verdict_that_a_value_within_the_band_would_change_is_borderline(value
 def test_measured_tolerances_reach_the_claims_table(tmp_path):
     """switch_final_accuracy is 0.005 in the hand-made tables: 'holds' alone, borderline
     once another machine may move it by 0.005; claims without a measured spread keep theirs."""
-    tolerances = Tolerances(pd.DataFrame({"table": ["claims.csv"], "column": ["value"],
-                                          "row": ["switch_final_accuracy"], "rtol": [0.0], "atol": [0.005]}))
+    tolerances = Tolerances(pd.DataFrame({"table": ["claims.csv"] * 2, "column": ["value"] * 2,
+                                          "row": ["switch_final_accuracy", "batch_same_outliers"], "rtol": [0.0, 0.0],
+                                          "atol": [0.005, 1e-9], "spread": [0.005 / FACTOR, 0.0]}))
     table = evaluate_claims(load_claims(CLAIMS), _tables(tmp_path), tolerances).set_index("id")
     assert table.loc["switch_final_accuracy", "verdict"] == "borderline (holds or partly holds: 0.005 ± 0.005)"
     assert table.loc["switch_final_accuracy", "tolerance"] == 0.005
-    assert table.loc["outliers_ratio", "verdict"] == "holds" and pd.isna(table.loc["outliers_ratio", "tolerance"])
+    # a value that never moved between builds keeps its verdict even on a threshold (1 <= 1 here),
+    # whatever compare's atol floor
+    assert table.loc["batch_same_outliers", "value"] == 1.0
+    assert table.loc["batch_same_outliers", "verdict"] == "holds" and table.loc["batch_same_outliers", "tolerance"] == 0
+    assert pd.isna(table.loc["outliers_gap", "tolerance"])  # no measured spread
 
 
 def test_a_claim_without_its_inputs_says_so(tmp_path):

@@ -218,7 +218,7 @@ def evaluate_claims(claims: list[dict], inputs: dict[str, str | Path | None],
             except Unmeasured as reason:
                 unmeasured = f"not measured ({reason})"
         measured = tolerances.get("claims.csv", "value", claim["id"])
-        band = None if measured is None or value is None else measured.atol + measured.rtol * abs(value)
+        band = None if measured is None or value is None else measured.verdict_band
         rows.append({
             "id": claim["id"], "figure": claim["figure"], "claim": claim["claim"], "quantity": claim["quantity"],
             "value": value,

@@ -46,11 +46,21 @@ COLUMNS = ("table", "column", "row", "kind", "spread", "rtol", "atol", "builds")
 
 @dataclass(frozen=True)
 class Tolerance:
+    """``rtol``/``atol`` for comparing a rebuilt number with the expected one; ``spread``:
+    how far it moved between the measured builds (0: it never moved)."""
+
     rtol: float
     atol: float
+    spread: float = 0.0
 
     def admits(self, actual: float, expected: float) -> bool:
         return abs(actual - expected) <= self.atol + self.rtol * abs(expected)
+
+    @property
+    def verdict_band(self) -> float:
+        """How far another machine may move an absolute quantity (a claim's value): FACTOR
+        times its spread; 0 when it never moved (the compare floor ``atol`` is not a spread)."""
+        return FACTOR * self.spread
 
 
 class Tolerances:
@@ -59,7 +69,7 @@ class Tolerances:
 
     def __init__(self, frame: pd.DataFrame | None = None):
         frame = pd.DataFrame(columns=COLUMNS) if frame is None else frame
-        self.entries = {(r.table, r.column, "" if pd.isna(r.row) else str(r.row)): Tolerance(r.rtol, r.atol)
+        self.entries = {(r.table, r.column, "" if pd.isna(r.row) else str(r.row)): Tolerance(r.rtol, r.atol, getattr(r, "spread", 0.0))
                         for r in frame.itertuples()}
 
     @classmethod

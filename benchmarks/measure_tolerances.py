@@ -1,0 +1,57 @@
+"""Measure a profile's tolerances (``config/tolerances/<profile>.csv``) from several builds.
+
+``python benchmarks/measure_tolerances.py --profile default BUILD [BUILD ...]``
+
+A BUILD is a project folder that built the profile (``benchmarks/code_paths.py --keep``
+leaves one per setting: its ``tables/<profile>/`` and ``results/<profile>/``), or a bare
+folder of tables (the committed ``tables/<profile>`` of another machine's build). Each
+build's claims are evaluated again with the current ``config/claims.yaml`` from its own
+tables and, where its results are there, Fig. 1's spectra (a bare table folder leaves
+the Fig. 1 claims unmeasured for that build), so that claims added since the builds ran
+get their spread too. Then ``hessian_spectra.tolerance.measure`` over all of them writes
+the file and prints what moved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from hessian_spectra.claims import evaluate_claims, load_claims
+from hessian_spectra.config import load_config
+from hessian_spectra.tolerance import main as write_tolerances
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tables_with_current_claims(build: Path, profile: str, fig1_run: str, into: Path) -> Path:
+    """A copy of ``build``'s tables whose claims.csv is evaluated with today's claims file."""
+    tables = build / "tables" / profile if (build / "tables" / profile).is_dir() else build
+    shutil.copytree(tables, into)
+    spectra = build / "results" / profile / "clusters" / fig1_run
+    inputs = {name: tables / f"{name}.csv" for name in ("table1", "width_scaling", "batch_size", "batch_switch")}
+    inputs |= {f"fig1_{stage}": spectra / f"spectrum_{stage}.npz" for stage in ("init", "final")}
+    claims = evaluate_claims(load_claims(ROOT / "config" / "claims.yaml"), inputs)
+    claims.to_csv(into / "claims.csv", index=False, float_format="%.10g")
+    return into
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="default")
+    parser.add_argument("--out", type=Path, help="default: config/tolerances/<profile>.csv")
+    parser.add_argument("builds", nargs="+", type=Path)
+    args = parser.parse_args()
+    fig1_run = load_config(ROOT / "config" / f"{args.profile}.yaml")["clusters"]["fig1_run"]
+    with tempfile.TemporaryDirectory() as scratch:
+        copies = [tables_with_current_claims(build, args.profile, fig1_run, Path(scratch) / str(i))
+                  for i, build in enumerate(args.builds)]
+        out = args.out or ROOT / "config" / "tolerances" / f"{args.profile}.csv"
+        return write_tolerances([str(out), *map(str, copies)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -71,6 +71,10 @@ def test_the_tolerance_file_is_found_beside_the_tables_and_used_by_the_cli(build
     (repo / "config" / "tolerances").mkdir(parents=True)
     measure([tables, *builds[1:]]).to_csv(repo / "config" / "tolerances" / "default.csv", index=False)
     assert tolerance_file(tables) == repo / "config" / "tolerances" / "default.csv"
+    reference = repo / "tests" / "reference" / "default"  # the suite's reference tables, a level deeper
+    reference.mkdir(parents=True)
+    assert tolerance_file(reference) == repo / "config" / "tolerances" / "default.csv"
+    assert tolerance_file(repo / "tests" / "reference" / "paper") is None
     rebuilt = _build(tmp_path / "rebuilt", [1.05, 0.5], [3, 5], [7.0, 0.005])
     assert main([str(tables), str(rebuilt)]) == 0
     assert "measured tolerances of" in capsys.readouterr().out

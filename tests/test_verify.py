@@ -2,6 +2,7 @@
 build itself is the workflow's, tested in test_workflow.py; `make verify` runs it)."""
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,9 @@ def repo(tmp_path):
     """A tiny git repository shaped like this one: committed outputs of two profiles, an
     ignored cache, an untracked new file."""
     repo = tmp_path / "repo"
-    files = {"Snakefile": "", "config/default.yaml": "", "config/ci.yaml": "", "src/pkg/__init__.py": "",
+    config = Path(__file__).resolve().parents[1] / "config"  # verify checks the profile before it builds
+    files = {"Snakefile": "", "config/default.yaml": (config / "default.yaml").read_text(),
+             "config/ci.yaml": (config / "ci.yaml").read_text(), "src/pkg/__init__.py": "",
              "figures/default/fig1.png": "png", "tables/default/table1.csv": "a\n1\n",
              "paper/default/report.html": "<html>", "paper/report.py": "# report",
              "figures/other/fig1.png": "png", "tables/other/table1.csv": "a\n1\n",

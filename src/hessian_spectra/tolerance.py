@@ -87,11 +87,14 @@ class Tolerances:
 
 def tolerance_file(tables_dir: str | Path) -> Path | None:
     """The measured tolerances of the tables in ``tables_dir`` (``<repo>/tables/<profile>``
-    or ``<repo>/tests/reference/<profile>``): ``<repo>/config/tolerances/<profile>.csv``
-    when it exists, else None."""
+    or ``<repo>/tests/reference/<profile>``): ``<repo>/config/tolerances/<profile>.csv``,
+    for the nearest folder above ``tables_dir`` that has one, else None."""
     folder = Path(tables_dir).resolve()
-    path = folder.parent.parent / "config" / "tolerances" / f"{folder.name}.csv"
-    return path if path.is_file() else None
+    for above in folder.parents:
+        path = above / "config" / "tolerances" / f"{folder.name}.csv"
+        if path.is_file():
+            return path
+    return None
 
 
 def _numeric(frames: list[pd.DataFrame], column: str) -> np.ndarray | None:

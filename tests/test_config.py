@@ -52,7 +52,10 @@ BAD = [
     ("seed", "zero", "'seed'"),
     ("seed", -1, "'seed'"),
     ("device", "gpu", "allowed values: auto, cpu, cuda"),
-    ("threads", 2, "'threads': unknown key"),  # a Snakemake profile setting now
+    ("threads", 2, "'threads'"),
+    ("threads.spectrum", 0, "'threads.spectrum'"),
+    ("threads.eigensolver", 2, "'threads.eigensolver': unknown key"),
+    ("threads.switch", DELETE, "'threads': 'switch' is a required property"),
     ("hessian.engine", "fast", "allowed values: auto, mlp, piecewise, generic"),
     ("hessian.memory_budget_gb", 0, "'hessian.memory_budget_gb'"),
     ("hessian.batch_size", 2.5, "'hessian.batch_size'"),

@@ -30,9 +30,8 @@ from slurm_cluster import SlurmCluster, missing_pieces
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
 TABLE_1 = [f"tables/ci/table1.{ext}" for ext in ("csv", "md", "tex")]
-# the cluster's node has this machine's CPUs: ask for no more threads than the local build uses
 SLURM_ARGS = ["--workflow-profile", "profiles/slurm", "--slurm-no-account", "--slurm-status-command", "squeue",
-              "--slurm-init-seconds-before-status-checks", "1", "--set-threads", "spectrum=2", "along_training=2"]
+              "--slurm-init-seconds-before-status-checks", "1"]
 SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: ([^)]+)\)")
 
 

@@ -132,6 +132,9 @@ EDITS = [
     ("switch.interpolation.points", 4, {"switch_interpolation": 1, "fig10_interpolation": 1, "batch_switch_table": 1,
                                         **CLAIMS}),
     ("switch.lr", 0.01, {"switch_train": 2, **SWITCH_AFTER_TRAINING, **CLAIMS}),
+    # torch's threads are part of what is computed: Family D's count retrains it and re-walks its line
+    ("threads.switch", 1, {"switch_train": 2, **SWITCH_AFTER_TRAINING, **CLAIMS}),
+    ("threads.along_training", 2, {**FIG11, **NEGATIVE_STUDY, "along_training": 3}),
     ("images.train_subset", 200, {"image_data": 1, "train": 4, "spectrum": 4, "count_outliers": 4,
                                   **FIGS_WIDTH, **FIGS_BATCH, "width_scaling": 1, "batch_size": 1,
                                   **NEGATIVE_STUDY, "along_training": 2, **CLAIMS}),
@@ -147,7 +150,8 @@ def test_a_changed_setting_reruns_exactly_what_depends_on_it(built, path, value,
 
 
 def test_changing_the_threads_of_a_rule_reruns_nothing(built):
-    counts = _jobs_to_run(built, "config/ci.yaml", "--set-threads", "spectrum=1", "train=2")
+    """Snakemake's threads only reserve cores (torch's count is the profile's ``threads``)."""
+    counts = _jobs_to_run(built, "config/ci.yaml", "--set-threads", "spectrum=2", "train=2")
     assert counts == {}
 
 
@@ -166,12 +170,14 @@ def _cached_results(project: Path) -> dict[str, bytes]:
 
 
 def test_a_build_under_another_machines_code_paths_gives_byte_identical_results(built, tmp_path):
-    """The promise of code_path: the workflow pins every library's kernels, so a second build
-    from scratch whose environment asks for another machine's kernels trains the same
-    weights, computes the same spectra and writes byte-identical tables (spectrum files
-    hold each job's run time, so they are compared by their arrays)."""
+    """The promise of code_path and of the profile's ``threads``: the workflow pins every
+    library's kernels and torch's thread counts, so a second build from scratch on one
+    core, whose environment asks for another machine's kernels, trains the same weights,
+    computes the same spectra and writes byte-identical tables (spectrum files hold each
+    job's run time, so they are compared by their arrays)."""
     second = copy_project(tmp_path)
-    result = snakemake(second, env={**os.environ, **OTHER_MACHINE})
+    # one core: Snakemake lowers the two-thread jobs' reserved cores, never torch's threads
+    result = snakemake(second, env={**os.environ, **OTHER_MACHINE}, cores=1)
     assert result.returncode == 0, result.stderr[-5000:]
     names = sorted(path.name for path in (built / "tables/ci").iterdir())
     assert len(names) == 3 + 2 * len(TABLES)

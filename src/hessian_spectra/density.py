@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.linalg
-import scipy.stats
 
 from .spectrum import numerical_zero_of
 
@@ -103,6 +102,8 @@ class SLQDensity:
                             self.weights[rows, np.minimum(first_above, self.nodes.shape[1] - 1)], 0.0)
         lower, upper = point - tau_last, point + tau_next
         if self.probes > 1:
+            import scipy.stats  # here: importing it costs every torch job of the workflow 0.5 s
+
             spread = scipy.stats.t.ppf(0.5 + CONFIDENCE / 2, self.probes - 1) / np.sqrt(self.probes)
             low = max(0.0, lower.mean() - spread * lower.std(ddof=1))
             high = min(1.0, upper.mean() + spread * upper.std(ddof=1))

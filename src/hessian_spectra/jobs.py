@@ -1,7 +1,8 @@
 """What every workflow job does first: send its stderr and logging to its log file.
 
 Torch is not imported here: plotting, table and counting jobs never need it. Jobs that
-run torch call ``seeding.configure_torch`` with the rule's threads."""
+run torch call ``seeding.configure_torch`` with the profile's ``threads`` for their kind
+(a param, not Snakemake's count of reserved cores, which ``--cores`` may lower)."""
 
 from __future__ import annotations
 

@@ -28,6 +28,8 @@ rule along_training:
         f"{LOGS}/along_training/{{family}}_{{run}}.benchmark.tsv"
     conda:
         ENVIRONMENT
+    threads: THREADS["along_training"]
+    priority: 10  # a minute or more each: started as soon as their run is trained
     resources:
         **EXECUTION,
         mem_mb=lambda w: spectrum_memory_mb(
@@ -40,6 +42,7 @@ rule along_training:
         model=lambda w: RUNS[w.family][w.run]["model"],
         along=lambda w: {key: ALONG[w.run][key] for key in ("points", "split")},
         run_dir=lambda w: run_dir(w.family, w.run),
+        threads=THREADS["along_training"],
     script:
         "../scripts/along_training.py"
 

@@ -13,8 +13,10 @@ rule appendix_b_spectra:
         f"{LOGS}/appendix_b_spectra.log",
     conda:
         ENVIRONMENT
+    threads: THREADS["spectrum"]
     params:
         settings=appendix_b_settings(config),
+        threads=THREADS["spectrum"],
     script:
         "../scripts/appendix_b_spectra.py"
 

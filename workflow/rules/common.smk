@@ -32,6 +32,9 @@ RUNS = family_runs(config)
 CLUSTERS = config["clusters"]
 FIG1_RUN = CLUSTERS["fig1_run"]
 DPI = config["plots"]["dpi"]
+# torch threads per kind of job: a param (they change the last bits), and the cores Snakemake
+# reserves for the job (--cores or --set-threads may lower those, never torch's count)
+THREADS = config["threads"]
 GPUS = int(config["device"] == "cuda")  # a scheduling hint; "auto" may still find a GPU
 # How jobs execute: resources, not params, so that changing them reruns nothing.
 EXECUTION = {

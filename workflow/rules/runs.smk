@@ -26,7 +26,7 @@ rule train:
         f"{LOGS}/train/{{family}}_{{run}}.benchmark.tsv"
     conda:
         ENVIRONMENT
-    threads: 1
+    threads: THREADS["train"]
     resources:
         mem_mb=2000,
         runtime=120,
@@ -34,6 +34,7 @@ rule train:
         device=EXECUTION["device"],
     params:
         run=lambda w: {key: RUNS[w.family][w.run][key] for key in ("run", "data", "model", "train")},
+        threads=THREADS["train"],
     script:
         "../scripts/train.py"
 
@@ -50,6 +51,7 @@ rule spectrum:
         f"{LOGS}/spectrum/{{family}}_{{run}}_{{stage}}.benchmark.tsv"
     conda:
         ENVIRONMENT
+    threads: THREADS["spectrum"]
     resources:
         **EXECUTION,
         mem_mb=lambda w: spectrum_memory_mb(RUNS[w.family][w.run]["spectrum"]),
@@ -59,6 +61,7 @@ rule spectrum:
         run=lambda w: w.run,
         model=lambda w: RUNS[w.family][w.run]["model"],
         spectrum=lambda w: RUNS[w.family][w.run]["spectrum"],
+        threads=THREADS["spectrum"],
     script:
         "../scripts/spectrum.py"
 

@@ -50,7 +50,8 @@ rule switch_train:
         run="|".join(SWITCH_RUNS),
     conda:
         ENVIRONMENT
-    threads: 2
+    threads: THREADS["switch"]
+    priority: 10  # the build's longest job (Part I): started first, it does not end the build alone
     resources:
         mem_mb=6000,  # CIFAR10 as float32 (0.7 GB) and a batch of 1,000 with its activations
         runtime=1440,
@@ -59,6 +60,7 @@ rule switch_train:
     params:
         run=lambda w: {key: SWITCH_RUNS[w.run][key] for key in ("run", "data", "model", "train")},
         family="switch",
+        threads=THREADS["switch"],
     script:
         "../scripts/train.py"
 
@@ -76,7 +78,7 @@ rule switch_interpolation:
         f"{LOGS}/switch_interpolation.benchmark.tsv"
     conda:
         ENVIRONMENT
-    threads: 2  # as training's, so that a = 0 and 1 reproduce its end-of-part records bit for bit
+    threads: THREADS["switch"]  # as training's, so that a = 0 and 1 reproduce its end-of-part records bit for bit
     resources:
         mem_mb=4000,
         runtime=120,
@@ -86,6 +88,7 @@ rule switch_interpolation:
         model=SWITCH_RUNS["part1"]["model"],
         interpolation=switch_interpolation(config),
         eval_batch_size=SWITCH["eval_batch_size"],
+        threads=THREADS["switch"],
     script:
         "../scripts/switch_interpolation.py"
 

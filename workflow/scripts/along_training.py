@@ -5,7 +5,7 @@ from hessian_spectra.jobs import execution_settings, job
 from hessian_spectra.seeding import configure_torch
 
 with job(snakemake):
-    configure_torch(snakemake.threads)
+    configure_torch(snakemake.params.threads)
     params = snakemake.params
     spectra_along_training(params.run, params.model, params.along, snakemake.input.data,
                            params.run_dir, snakemake.output[0], execution=execution_settings(snakemake))

@@ -4,5 +4,5 @@ from hessian_spectra.jobs import job
 from hessian_spectra.seeding import configure_torch
 
 with job(snakemake):
-    configure_torch(snakemake.threads)
+    configure_torch(snakemake.params.threads)
     appendix_b_spectra(snakemake.params.settings, snakemake.output[0])

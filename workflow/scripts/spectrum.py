@@ -6,7 +6,7 @@ from hessian_spectra.runs import spectrum
 from hessian_spectra.seeding import configure_torch
 
 with job(snakemake):
-    configure_torch(snakemake.threads)
+    configure_torch(snakemake.params.threads)
     spectrum(snakemake.params.run, snakemake.params.model, snakemake.params.spectrum,
              snakemake.input.data, snakemake.input.checkpoint, snakemake.output[0],
              execution=execution_settings(snakemake))

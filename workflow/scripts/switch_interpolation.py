@@ -5,7 +5,7 @@ from hessian_spectra.seeding import configure_torch
 from hessian_spectra.switch import interpolate, interpolation_grid
 
 with job(snakemake):
-    configure_torch(snakemake.threads)
+    configure_torch(snakemake.params.threads)
     grid = interpolation_grid(**snakemake.params.interpolation)
     interpolate(snakemake.params.model, snakemake.input.data, snakemake.input.start, snakemake.input.end, grid,
                 snakemake.output[0], eval_batch_size=snakemake.params.eval_batch_size,

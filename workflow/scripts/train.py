@@ -7,7 +7,7 @@ from hessian_spectra.runs import train_run
 from hessian_spectra.seeding import configure_torch
 
 with job(snakemake):
-    configure_torch(snakemake.threads)
+    configure_torch(snakemake.params.threads)
     train_run(snakemake.params.run, snakemake.input.data, Path(snakemake.output.final).parent,
               device=snakemake.resources.device,
               family=snakemake.params.get("family") or snakemake.wildcards.family,

@@ -26,10 +26,10 @@ rule along_training:
         f"{LOGS}/along_training/{{family}}_{{run}}.log",
     benchmark:
         f"{LOGS}/along_training/{{family}}_{{run}}.benchmark.tsv"
+    priority: 10  # a minute or more each: started as soon as their run is trained
     conda:
         ENVIRONMENT
     threads: THREADS["along_training"]
-    priority: 10  # a minute or more each: started as soon as their run is trained
     resources:
         **EXECUTION,
         mem_mb=lambda w: spectrum_memory_mb(

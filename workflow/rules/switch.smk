@@ -48,10 +48,10 @@ rule switch_train:
         f"{LOGS}/train/switch_{{run}}.benchmark.tsv"
     wildcard_constraints:
         run="|".join(SWITCH_RUNS),
+    priority: 10  # the build's longest job (Part I): started first, it does not end the build alone
     conda:
         ENVIRONMENT
     threads: THREADS["switch"]
-    priority: 10  # the build's longest job (Part I): started first, it does not end the build alone
     resources:
         mem_mb=6000,  # CIFAR10 as float32 (0.7 GB) and a batch of 1,000 with its activations
         runtime=1440,

@@ -34,6 +34,8 @@ def main() -> None:
     config["profile"] = PROFILE
     config["images"]["source"] = "mnist_5k"
     config["width"]["hidden"] = args.widths
+    # the negative-fraction study's runs must exist at these widths (its own cost is not measured)
+    config["along_training"]["negative_fraction"]["runs"] = [f"width_n{args.widths[0]}"]
     CONFIG.parent.mkdir(exist_ok=True)
     CONFIG.write_text(yaml.safe_dump(config, sort_keys=False))
     targets = [TABLES[family] for family in args.families]

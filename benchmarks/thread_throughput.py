@@ -15,33 +15,22 @@ below 1, two one-thread jobs finish the same work sooner.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 
 from _timing import SPREAD, header, interleaved, repeats_argument
-from code_path_speed import WORK
+from code_path_speed import WORK, run, start
 
-from hessian_spectra.code_path import PINNED
-
-
-def start(threads: int) -> subprocess.Popen:
-    environ = {**os.environ, **PINNED, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-               "OPENBLAS_NUM_THREADS": str(threads)}
-    code = WORK["spectrum"][1]
-    return subprocess.Popen([sys.executable, "-c", f"import torch; torch.set_num_threads({threads})\n{code}"],
-                            env=environ)
+SPECTRUM = WORK["spectrum"][1]
 
 
 def sequential() -> None:
     for _ in range(2):
-        if start(2).wait():
-            raise RuntimeError("the spectrum work failed")
+        run(SPECTRUM, 2, pinned=True)
 
 
 def parallel() -> None:
-    jobs = [start(1), start(1)]
-    if any(job.wait() for job in jobs):
+    jobs = [start(SPECTRUM, 1, pinned=True) for _ in range(2)]
+    if any([job.wait() for job in jobs]):
         raise RuntimeError("the spectrum work failed")
 
 

@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     config = yaml.safe_load(Path("config/default.yaml").read_text())
     config["profile"] = PROFILE
-    config["images"]["source"] = "mnist_5k"
+    config["images"]["source"] = {"width": "mnist_5k", "batch": "mnist_5k"}
     config["width"]["hidden"] = args.widths
     # the negative-fraction study's runs must exist at these widths (its own cost is not measured)
     config["along_training"]["negative_fraction"]["runs"] = [f"width_n{args.widths[0]}"]

@@ -30,7 +30,7 @@ def main() -> None:
     link_fashion_mnist(DATA_DIR)
     config = yaml.safe_load(Path("config/default.yaml").read_text())
     config["profile"] = "fashion_check"
-    config["images"].update(source="fashion_mnist", data_dir=str(DATA_DIR))
+    config["images"].update(source={"width": "fashion_mnist", "batch": "fashion_mnist"}, data_dir=str(DATA_DIR))
     config["width"]["hidden"] = [10]
     config["along_training"]["negative_fraction"]["runs"] = ["width_n10"]
     CONFIG.parent.mkdir(exist_ok=True)

@@ -54,7 +54,7 @@ def main() -> None:
     link_fashion_mnist(DATA_DIR)
     config = yaml.safe_load(Path("config/paper.yaml").read_text())
     config["profile"] = PROFILE
-    config["images"].update(source="fashion_mnist", data_dir=str(DATA_DIR))
+    config["images"].update(source={"width": "fashion_mnist", "batch": "fashion_mnist"}, data_dir=str(DATA_DIR))
     config["hessian"]["memory_budget_gb"] = args.budget_gb
     # the negative-fraction study (not built here) needs exact spectra: the config check
     # refuses width_n70's 46 GiB at this budget, so the study keeps the runs that fit

@@ -77,7 +77,8 @@ BAD = [
     ("clusters.sgd_batch_size", 5000, "'clusters.sgd_batch_size'"),
     ("plots.dpi", 5, "'plots.dpi'"),
     ("profile", "my profile", "'profile'"),
-    ("images.source", "cifar10", "allowed values: digits, mnist, mnist_5k, fashion_mnist"),
+    ("images.source.batch", "cifar10", "allowed values: digits, mnist, mnist_5k, fashion_mnist"),
+    ("images.source", "digits", "'images.source'"),
     ("images.download", "yes", "'images.download'"),
     ("spectrum.method", "arnoldi", "allowed values: exact, range, lanczos, auto"),
     ("batch.batch_sizes", [10, 5000], "'batch.batch_sizes': [10, 5000] exceeds images.train_subset=1000"),
@@ -87,7 +88,7 @@ BAD = [
     ("appendix_b.n_classes", 3, "'appendix_b.n_classes': 3 with separated clusters"),
     ("along_training.fig11.runs", ["gd_relu_cov1_k7"], "'along_training.fig11.runs.0': 'gd_relu_cov1_k7' is not a run"),
     ("along_training.negative_fraction.runs", ["gd_relu_cov1_k50"],
-     "'along_training.negative_fraction.runs.0': 'gd_relu_cov1_k50' is not a run (allowed values: width_n10"),
+     "'along_training.negative_fraction.runs.0': 'gd_relu_cov1_k50' is not a run (allowed values: width_n6"),
     ("along_training.negative_fraction.relative_tolerances", [1e-3, 2], "'along_training.negative_fraction.relative_tolerances.1'"),
     ("along_training.fig11.points", 1, "'along_training.fig11.points'"),
     ("hessian.memory_budget_gb", 0.5, "'along_training.fig11.runs.0': the exact spectra of gd_relu_cov1_k50 need 0.90 GiB"),
@@ -106,8 +107,8 @@ BAD = [
 
 
 def test_mnist_5k_needs_images_left_to_test_on():
-    config = _set(_set(DEFAULT, "images.source", "mnist_5k"), "images.train_subset", 5000)
-    config = _set(config, "along_training.negative_fraction.runs", ["width_n10"])  # 28x28: the others need 10+ GiB
+    config = _set(_set(DEFAULT, "images.source.batch", "mnist_5k"), "images.train_subset", 5000)
+    config = _set(config, "along_training.negative_fraction.runs", ["width_n10"])  # a 28x28 convnet needs 10+ GiB
     with pytest.raises(ConfigError, match=r"'images.train_subset': 5000 leaves no test images of mnist_5k's 5000 "
                                           r"\(allowed values: 10 to 4999\)"):
         validate_config(config)
@@ -151,7 +152,7 @@ def test_execution_settings_change_no_run():
 
 
 def test_memory_budget_reaches_a_run_only_through_the_method_it_selects():
-    width = RUNS["width"]["width_n70"]["spectrum"]
+    width = RUNS["width"]["width_n10"]["spectrum"]
     assert width["method"] == "exact" and width["lanczos"] is None
     assert family_runs(_set(DEFAULT, "hessian.memory_budget_gb", 9)) == RUNS  # the same methods as 8 GiB
     paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
@@ -174,12 +175,12 @@ def test_a_range_spectrum_is_refused_at_parse_time_where_it_cannot_work():
         family_runs(_set(_set(paper, "spectrum.method", "range"), "hessian.memory_budget_gb", 1))
 
 
-@pytest.mark.parametrize("method, run_size", [(None, "M=4022"), ("exact", "M=2260")], ids=["clusters", "width"])
+@pytest.mark.parametrize("method, run_size", [(None, "M=4022"), ("exact", "M=4780")], ids=["clusters", "width"])
 def test_an_exact_spectrum_that_does_not_fit_the_budget_fails_at_parse_time(method, run_size):
     """Family A's spectra are always exact (the Fig. 1b split too); ``spectrum.method: exact``
     makes Families B and C exact: over the budget, the config is refused before any job."""
     config = _set(DEFAULT, "hessian.memory_budget_gb", 0.01)
-    if method:  # Family A shrunk to fit: the error is about width_n30 (64-30-10)
+    if method:  # Family A shrunk to fit: the error is about width_n6 (784-6-10)
         config = _set(_set(_set(config, "clusters.n_features", 2), "clusters.hidden", [2]), "spectrum.method", method)
     with pytest.raises(ConfigError, match=f"'hessian.memory_budget_gb'.*{run_size}"):
         family_runs(config)
@@ -201,13 +202,27 @@ def test_choose_method():
 
 def test_image_runs_share_step_size_and_steps_within_a_family():
     """The paper: same step size and same number of steps for every width and both batch sizes."""
-    assert list(RUNS["width"]) == ["width_n10", "width_n30", "width_n50", "width_n70"]
+    assert list(RUNS["width"]) == ["width_n6", "width_n8", "width_n10"]
     assert list(RUNS["batch"]) == ["batch_b10", "batch_b512"]
     for family in ("width", "batch"):
         assert len({(r["train"]["lr"], r["train"]["max_steps"]) for r in RUNS[family].values()}) == 1
     widths = [r["model"] for r in RUNS["width"].values()]
-    assert [w["in_features"] for w in widths] == [64] * 4 and [w["hidden"] for w in widths] == [[10], [30], [50], [70]]
+    assert [w["hidden"] for w in widths] == [[6], [8], [10]]
     assert [r["train"]["batch_size"] for r in RUNS["batch"].values()] == [10, 512]
+
+
+def test_each_image_family_reads_its_own_source():
+    """default: Family B on 28x28 mnist_5k, Family C on 8x8 digits; one data set per source."""
+    widths, batches = RUNS["width"].values(), RUNS["batch"].values()
+    assert {r["data"]["source"] for r in widths} == {"mnist_5k"} and {r["data"]["source"] for r in batches} == {"digits"}
+    assert [r["model"]["in_features"] for r in widths] == [784] * 3
+    assert [r["model"]["input_shape"] for r in batches] == [[1, 8, 8]] * 2
+    assert [r["spectrum"]["num_params"] for r in widths] == [785 * n + (n + 1) * 10 for n in (6, 8, 10)]
+    same = _set(DEFAULT, "images.source.batch", "mnist_5k")
+    same = _set(same, "along_training.negative_fraction.runs", ["width_n6"])
+    runs = family_runs(validate_config(same))
+    assert runs["batch"]["batch_b10"]["data"] == runs["width"]["width_n6"]["data"]  # one data step serves both
+    assert runs["batch"]["batch_b10"]["model"]["input_shape"] == [1, 28, 28]
 
 
 def test_paper_profile_uses_mnist_and_the_31770_parameter_convnet():

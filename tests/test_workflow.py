@@ -63,7 +63,7 @@ def test_ci_profile_builds_every_output(built):
     assert len(table) == 1 + 6  # header + the ci profile's six runs
     assert "paper_gap" in table[0]
     assert len((built / "tables/ci/width_scaling.csv").read_text().splitlines()) == 1 + 2
-    indices = np.load(built / "results/ci/data/images.npz")["train_indices"]
+    indices = np.load(built / "results/ci/data/images_digits.npz")["train_indices"]
     assert len(indices) == 300 and len(set(indices.tolist())) == 300  # the saved subset
 
 
@@ -135,6 +135,9 @@ EDITS = [
     # torch's threads are part of what is computed: Family D's count retrains it and re-walks its line
     ("threads.switch", 1, {"switch_train": 2, **SWITCH_AFTER_TRAINING, **CLAIMS}),
     ("threads.along_training", 2, {**FIG11, **NEGATIVE_STUDY, "along_training": 3}),
+    # one family's data set retrains that family only (and the study's run of it)
+    ("images.source.batch", "mnist_5k", {"image_data": 1, "train": 2, "spectrum": 2, "count_outliers": 2,
+                                         **FIGS_BATCH, "batch_size": 1, **NEGATIVE_STUDY, **CLAIMS}),
     ("images.train_subset", 200, {"image_data": 1, "train": 4, "spectrum": 4, "count_outliers": 4,
                                   **FIGS_WIDTH, **FIGS_BATCH, "width_scaling": 1, "batch_size": 1,
                                   **NEGATIVE_STUDY, "along_training": 2, **CLAIMS}),

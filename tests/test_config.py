@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from cases import ROOT
-from hessian_spectra.config import (ABLATED, ConfigError, appendix_b_settings, choose_method, family_runs,
-                                    fidelity_cells, load_config, switch_interpolation, switch_runs, validate_config)
+from hessian_spectra.config import (ABLATED, ConfigError, appendix_b_settings, batch_ablation_cells, choose_method,
+                                    family_runs, fidelity_cells, load_config, switch_interpolation, switch_runs,
+                                    validate_config)
 from hessian_spectra.sizes import dense_matrices_bytes
 
 DEFAULT = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())
@@ -103,6 +104,13 @@ BAD = [
     ("switch.batch_sizes.part1", 1100, "'switch.batch_sizes.part1': 1100 exceeds the 1078 training images of digits"),
     ("switch.net.kernel_size", 9, "'switch.net': input_shape=(1, 8, 8) is too small for kernel_size=9"),
     ("switch.steps", {"part1": 10}, "'switch.steps': 'part2' is a required property"),
+    ("batch_ablation.lrs", [], "'batch_ablation.lrs'"),
+    ("batch_ablation.lrs", [0.05, -0.1], "'batch_ablation.lrs.1'"),
+    ("batch_ablation.lrs", [0.05, 0.05], "'batch_ablation.lrs'"),
+    ("batch_ablation.k", 1, "'batch_ablation.k'"),
+    ("batch_ablation.points", 1, "'batch_ablation.points'"),
+    ("batch_ablation.lanczos_tol", 0.5, "'batch_ablation.lanczos_tol'"),
+    ("batch_ablation.depth", 3, "'batch_ablation.depth': unknown key (allowed keys at 'batch_ablation': k, lanczos_max_products"),
 ]
 
 
@@ -265,3 +273,24 @@ def test_the_fidelity_ablation_trains_only_the_runs_table_1_does_not_have():
         assert strip(run) == strip(table1_run)
     assert sum(cell["family"] == "clusters" for cell in cells) == len(ks)  # the profile's own setting is one of them
     assert set(RUNS["fidelity"]) == {cell["run"] for cell in cells if cell["family"] == "fidelity"}
+
+
+def test_the_batch_ablation_trains_only_the_runs_family_c_does_not_have():
+    """Every batch size at every step size; a cell at Family C's step size reads Family C's
+    run, every other cell is a ``batch_ablation`` run that differs from it only in the step
+    size, with a run id the workflow's run wildcard accepts."""
+    import re
+
+    cells = batch_ablation_cells(DEFAULT)
+    lrs, sizes = DEFAULT["batch_ablation"]["lrs"], DEFAULT["batch"]["batch_sizes"]
+    assert [(cell["lr"], cell["batch_size"]) for cell in cells] == [(lr, b) for lr in lrs for b in sizes]
+    for cell in cells:
+        family_c = RUNS["batch"][f"batch_b{cell['batch_size']}"]
+        run = RUNS[cell["family"]][cell["run"]]
+        assert run["train"]["lr"] == cell["lr"] and run["train"]["batch_size"] == cell["batch_size"]
+        assert cell["family"] == ("batch" if cell["lr"] == DEFAULT["batch"]["lr"] else "batch_ablation")
+        assert re.fullmatch(r"[a-z0-9_]+", cell["run"])
+        strip = lambda r: {**r, "run": None, "family": None, "train": {**r["train"], "lr": None}}
+        assert strip(run) == strip(family_c)
+    assert set(RUNS["batch_ablation"]) == {cell["run"] for cell in cells if cell["family"] == "batch_ablation"}
+    assert "ablation_b512_lr0p1" in RUNS["batch_ablation"]

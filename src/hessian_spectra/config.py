@@ -8,7 +8,8 @@ on, so a change reruns exactly what it affects. Parsing imports no torch.
 
 Names: a *family* is one experiment of the paper (``clusters``: Family A, Fig. 1-3 and
 Table 1; ``width``: Family B, Fig. 4-6; ``batch``: Family C, Fig. 7-8; ``fidelity``: the
-ablation of Family A's settings behind the fidelity table; and apart, ``switch``: Family D,
+ablation of Family A's settings behind the fidelity table; ``batch_ablation``: the runs of
+Family C's step-size and training-length ablation that Family C does not train; and apart, ``switch``: Family D,
 Fig. 9 and 10, two runs, ``part1`` and ``part2``, the second starting where the first
 ends). Family A's runs come in
 *groups* (the rows of Table 1 that share algorithm, activation and spread).
@@ -32,7 +33,7 @@ from .switch import interpolation_grid
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 #: the families (Family A, B, C of the paper)
-FAMILIES = ("clusters", "width", "batch", "fidelity")
+FAMILIES = ("clusters", "width", "batch", "fidelity", "batch_ablation")
 #: the families that train on Gaussian clusters (Table 1's runs and the ablation around them)
 CLUSTER_FAMILIES = ("clusters", "fidelity")
 N_IMAGE_CLASSES = 10
@@ -345,11 +346,12 @@ def _fidelity_runs(config: dict) -> dict[str, dict]:
     return {cell["run"]: cell["definition"] for cell in fidelity_cells(config) if cell["family"] == "fidelity"}
 
 
-def _image_run(config: dict, family: str, run_id: str, model: dict, train: dict) -> dict:
+def _image_run(config: dict, family: str, run_id: str, model: dict, train: dict, lr: float | None = None) -> dict:
     """A Family B or C run: the family's image data, and (the paper) the same step size and
-    number of steps for every run of the family."""
+    number of steps for every run of the family (``lr`` replaces the step size: the
+    batch ablation's runs)."""
     section, spectrum, seed = config[family], config["spectrum"], config["seed"]
-    train = {**train, "lr": section["lr"], "max_steps": section["steps"], "grad_tol": 0.0,
+    train = {**train, "lr": section["lr"] if lr is None else lr, "max_steps": section["steps"], "grad_tol": 0.0,
              "eval_every": section["eval_every"], "checkpoint_every": section["checkpoint_every"], "seed": seed,
              "log_checkpoints": config["along_training"]["checkpoints_per_decade"]}
     return {"run": run_id, "family": family, "data": image_data(config, family),
@@ -367,13 +369,43 @@ def _width_runs(config: dict) -> dict[str, dict]:
         "activation": section["activation"], "flatten": True}, train) for n in section["hidden"]}
 
 
-def _batch_runs(config: dict) -> dict[str, dict]:
-    """Family C: the convnet trained by SGD at each batch size b, as ``batch_b<b>``."""
+def _batch_run(config: dict, run_id: str, batch_size: int, lr: float | None = None) -> dict:
+    """The Family C convnet trained by SGD at ``batch_size`` (at ``batch.lr`` unless ``lr``)."""
     net, shape = config["batch"]["convnet"], INPUT_SHAPES[config["images"]["source"]["batch"]]
     model = {"kind": "convnet", "input_shape": list(shape), "channels": list(net["channels"]),
              "kernel_size": net["kernel_size"], "padding": net["padding"], "hidden": net["hidden"]}
-    return {f"batch_b{b}": _image_run(config, "batch", f"batch_b{b}", model, {"algorithm": "sgd", "batch_size": b})
-            for b in config["batch"]["batch_sizes"]}
+    return _image_run(config, "batch", run_id, model, {"algorithm": "sgd", "batch_size": batch_size}, lr)
+
+
+def _batch_runs(config: dict) -> dict[str, dict]:
+    """Family C: the convnet trained by SGD at each batch size b, as ``batch_b<b>``."""
+    return {f"batch_b{b}": _batch_run(config, f"batch_b{b}", b) for b in config["batch"]["batch_sizes"]}
+
+
+def batch_ablation_cells(config: dict) -> list[dict]:
+    """Family C's ablation (what sets its scale, issue 21): every batch size of ``batch``
+    at every step size of ``batch_ablation.lrs``, each trained ``batch.steps`` steps and
+    measured at log-spaced checkpoints. Each cell: ``lr``, ``batch_size``, ``family`` and
+    ``run``; a cell at ``batch.lr`` is Family C's own run (``batch``, ``batch_b<b>``: trained
+    once), the others are runs of the ``batch_ablation`` family, ``ablation_b<b>_lr<lr>``
+    (``ablation_b512_lr0p1`` for lr 0.1),
+    whose ``definition`` comes along."""
+    cells = []
+    for lr in config["batch_ablation"]["lrs"]:
+        for b in config["batch"]["batch_sizes"]:
+            if lr == config["batch"]["lr"]:
+                cells.append({"lr": lr, "batch_size": b, "family": "batch", "run": f"batch_b{b}"})
+                continue
+            run_id = f"ablation_b{b}_lr{lr:g}".replace(".", "p").replace("-", "m")  # run ids: [a-z0-9_]
+            definition = {**_batch_run(config, run_id, b, lr), "family": "batch_ablation"}
+            cells.append({"lr": lr, "batch_size": b, "family": "batch_ablation", "run": run_id,
+                          "definition": definition})
+    return cells
+
+
+def _batch_ablation_runs(config: dict) -> dict[str, dict]:
+    """The runs of the batch ablation that Family C does not train already."""
+    return {cell["run"]: cell["definition"] for cell in batch_ablation_cells(config) if "definition" in cell}
 
 
 def _switch_model(switch: dict, seed: int) -> dict:
@@ -424,7 +456,8 @@ def family_runs(config: dict) -> dict[str, dict[str, dict]]:
     passes as ``params`` to the steps that depend on them: ``data`` (the data set),
     ``model``, ``train``, ``spectrum`` (method; G/R split for the Fig. 1 run; Family A
     always exact: Fig. 1 and Table 1 need every eigenvalue) and ``outliers`` (counting)."""
-    builders = {"clusters": _cluster_runs, "width": _width_runs, "batch": _batch_runs, "fidelity": _fidelity_runs}
+    builders = {"clusters": _cluster_runs, "width": _width_runs, "batch": _batch_runs, "fidelity": _fidelity_runs,
+                "batch_ablation": _batch_ablation_runs}
     families = {family: builders[family](config) for family in FAMILIES}
     fig1_run = config["clusters"]["fig1_run"]
     for family, runs in families.items():

@@ -7,6 +7,7 @@ from hessian_spectra.config import (
     IMAGE_FAMILIES,
     along_training_runs,
     appendix_b_settings,
+    batch_ablation_cells,
     cluster_data,
     family_runs,
     fidelity_cells,
@@ -66,7 +67,13 @@ REPORT_CATEGORIES = {
         "fig6_width_left_edge_fraction",
         "width_scaling",
     ),
-    "C. Batch size": ("fig7_batch_top_eigenvalues", "fig8_batch_negative_eigenvalues", "batch_size"),
+    "C. Batch size": (
+        "fig7_batch_top_eigenvalues",
+        "fig8_batch_negative_eigenvalues",
+        "batch_size",
+        "fig_batch_ablation",
+        "batch_ablation",
+    ),
     "D. Batch switch": ("fig9_batch_switch", "fig10_interpolation", "batch_switch"),
     "E. Beyond the paper": (
         "fig11_spectrum_along_training",
@@ -159,6 +166,11 @@ def counts_path(family, run):
 
 def metrics_path(family, run):
     return f"{run_dir(family, run)}/metrics.csv"
+
+
+def ablation_edges_path(family, run):
+    """The batch ablation's Lanczos edges along training of one run (batch_ablation.smk)."""
+    return f"{run_dir(family, run)}/ablation_edges.npz"
 
 
 def results_of(family):

@@ -10,6 +10,11 @@ tables and, where its results are there, Fig. 1's spectra (a bare table folder l
 the Fig. 1 claims unmeasured for that build), so that claims added since the builds ran
 get their spread too. Then ``hessian_spectra.tolerance.measure`` over all of them writes
 the file and prints what moved.
+
+``--tables width_scaling.csv --claims width_top_eigenvalues ...`` measures only the tables
+and claims named (builds of some families, e.g. ``code_paths.py --targets family_width``)
+and keeps the file's other rows, so that a family whose inputs changed, or a table added
+later, gets its tolerances without rebuilding the whole profile.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 from hessian_spectra.claims import evaluate_claims, load_claims
 from hessian_spectra.config import load_config
+from hessian_spectra.tolerance import COLUMNS, measure
 from hessian_spectra.tolerance import main as write_tolerances
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +50,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="default")
     parser.add_argument("--out", type=Path, help="default: config/tolerances/<profile>.csv")
+    parser.add_argument("--tables", nargs="+", help="measure only these tables (e.g. batch_ablation.csv); "
+                        "the file's rows of the other tables stay as they are")
+    parser.add_argument("--claims", nargs="*", default=[], help="with --tables: the claims (ids) to measure too")
     parser.add_argument("builds", nargs="+", type=Path)
     args = parser.parse_args()
     fig1_run = load_config(ROOT / "config" / f"{args.profile}.yaml")["clusters"]["fig1_run"]
@@ -50,7 +60,30 @@ def main() -> int:
         copies = [tables_with_current_claims(build, args.profile, fig1_run, Path(scratch) / str(i))
                   for i, build in enumerate(args.builds)]
         out = args.out or ROOT / "config" / "tolerances" / f"{args.profile}.csv"
-        return write_tolerances([str(out), *map(str, copies)])
+        if not args.tables:
+            return write_tolerances([str(out), *map(str, copies)])
+        return merge_selected(out, measure(copies), args.tables, args.claims, len(copies))
+
+
+def merge_selected(out: Path, measured: pd.DataFrame, tables: list[str], claims: list[str], builds: int) -> int:
+    """Replace ``out``'s rows of ``tables`` and of the ``claims`` (rows of claims.csv) with
+    the measured ones; every other row stays as it is."""
+    def selected(frame):
+        return frame["table"].isin(tables) | ((frame["table"] == "claims.csv") & frame["row"].isin(claims))
+
+    measured = measured[selected(measured)]
+    missing = sorted(set(tables) - set(measured["table"])) + sorted(set(claims) - set(measured["row"]))
+    if missing:
+        print(f"not measured in every build: {missing}", file=sys.stderr)
+        return 2
+    kept = pd.read_csv(out, keep_default_na=False) if out.is_file() else pd.DataFrame(columns=COLUMNS)
+    merged = pd.concat([kept[~selected(kept)], measured], ignore_index=True)
+    merged.to_csv(out, index=False, float_format="%.3g")
+    moved = measured[measured["spread"] > 0]
+    print(f"{len(measured)} tolerances from {builds} builds into {out}; {len(moved)} quantities moved:")
+    for row in moved.itertuples():
+        print(f"  {row.table} {row.column} {row.row} spread={row.spread:.3g} rtol={row.rtol:.3g} atol={row.atol:.3g}")
+    return 0
 
 
 if __name__ == "__main__":

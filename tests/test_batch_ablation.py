@@ -105,6 +105,14 @@ def test_an_interrupted_job_resumes_from_the_checkpoints_it_finished(trained, tm
     calls.clear()
     _edges(trained, out)
     assert len(calls) == 4
+    # another number of points keeps the measured checkpoints the new selection holds
+    save_npz(f"{out}.partial.npz", metadata={"settings": batch_ablation._lanczos_settings(EDGES)}, **partial)
+    calls.clear()
+    folder, _ = trained
+    edges_along_training(CELL, CONVNET, {**EDGES, "points": 2}, folder / "data.npz", folder, out, execution=EXECUTION)
+    arrays, _ = load_npz(out)
+    assert list(arrays["steps"]) == [0, 60] and len(calls) == 1  # step 0 from the partial file
+    np.testing.assert_array_equal(arrays["largest"][0], whole["largest"][0])
 
 
 def _cell_file(path, run, lr, batch, steps, tops, bottoms, accuracies, k=4):

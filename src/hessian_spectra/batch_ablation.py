@@ -55,6 +55,13 @@ def _measure(net: torch.nn.Module, data: dict, edges: dict, execution: dict, dev
             "test_loss": test_loss, "test_accuracy": test_accuracy}
 
 
+def _lanczos_settings(edges: dict) -> str:
+    """What a checkpoint's measurement depends on besides the checkpoint: everything in
+    ``edges`` but the number of points (a job rerun with other ``points`` keeps the
+    checkpoints it measured that the new selection still holds)."""
+    return json.dumps({key: value for key, value in edges.items() if key != "points"}, sort_keys=True)
+
+
 def _resumed(partial: Path, settings: str) -> dict[int, dict]:
     """The checkpoints an interrupted job finished with the same settings (none otherwise)."""
     if not partial.is_file():
@@ -85,7 +92,7 @@ def edges_along_training(cell: dict, model: dict, edges: dict, data_path: str | 
     data = {part: split.tensors(part) for part in ("train", "test")}
     steps = select_checkpoints(checkpoint_steps(run_dir), edges["points"])
     metadata = {**{key: cell[key] for key in ("run", "lr", "batch_size")}, "num_params": parameter_count(model),
-                "k": edges["k"], "settings": json.dumps({**edges, "steps": steps}, sort_keys=True)}
+                "k": edges["k"], "settings": _lanczos_settings(edges)}
     rows = {step: row for step, row in _resumed(partial, metadata["settings"]).items() if step in steps}
     if rows:
         log.info("%s: resuming, %d of %d checkpoints measured already", cell["run"], len(rows), len(steps))

@@ -125,4 +125,5 @@ def ablation_figure(paths: list[str], *, outliers: dict, title: str) -> plots.pl
     for ax in axes[1]:
         ax.set_xlabel("training step")
     fig.suptitle(title)
+    fig.tight_layout()
     return fig

@@ -89,6 +89,8 @@ FIG11 = {"along_training": 1, "fig11_spectrum_along_training": 1, "along_trainin
 NEGATIVE_STUDY = {"along_training": 1, "fig_negative_fraction_along_training": 1, "negative_fraction_table": 1}
 #: the claims table reads Table 1, the width, batch-size and batch-switch tables
 CLAIMS = {"claims": 1}
+#: the batch ablation's table and figure (ci: 2 step sizes x 2 batch sizes = 4 cells)
+ABLATION = {"batch_ablation_table": 1, "fig_batch_ablation": 1}
 SWITCH_AFTER_TRAINING = {"switch_interpolation": 1, "fig9_batch_switch": 1, "fig10_interpolation": 1,
                          "batch_switch_table": 1}
 #: (config field, new value, the jobs a dry run must then schedule: rule -> count)
@@ -103,7 +105,9 @@ EDITS = [
     ("plots.fig3_top", 25, {"fig3_cluster_spectra": 1}),
     # an outlier threshold recounts, never a Hessian: gd_tanh_cov1 is one run, in neither Fig. 1 nor 3
     ("clusters.groups.0.threshold", 0.5, {"count_outliers": 1, "table1": 1, **CLAIMS}),
-    ("spectrum.threshold", 0.5, {"count_outliers": 4, "width_scaling": 1, "batch_size": 1, **CLAIMS}),
+    ("spectrum.threshold", 0.5, {"count_outliers": 4, "width_scaling": 1, "batch_size": 1, **ABLATION, **CLAIMS}),
+    ("spectrum.outlier_window", 20, {"count_outliers": 4, "width_scaling": 1, "batch_size": 1, **ABLATION,
+                                     **CLAIMS}),
     ("clusters.outlier_window", 20, {"count_outliers": 8, "table1": 1, "fidelity_ablation": 1,
                                      "fig11_spectrum_along_training": 1, "along_training_table": 1, **CLAIMS}),
     # Fig. 3's group also draws its thresholds
@@ -112,8 +116,12 @@ EDITS = [
     ("spectrum.method", "lanczos", {"spectrum": 4, "count_outliers": 4, **FIGS_WIDTH, **FIGS_BATCH,
                                     "width_scaling": 1, "batch_size": 1, **CLAIMS}),
     # a step size retrains one family
-    ("batch.lr", 0.01, {"train": 2, "spectrum": 2, "count_outliers": 2, **FIGS_BATCH, "batch_size": 1,
-                        **NEGATIVE_STUDY, **CLAIMS}),
+    # ... and the ablation's cells at the old step size become runs of their own (the 0.1 cells are cached)
+    ("batch.lr", 0.01, {"train": 4, "spectrum": 2, "count_outliers": 2, **FIGS_BATCH, "batch_size": 1,
+                        **NEGATIVE_STUDY, "batch_ablation_edges": 2, **ABLATION, **CLAIMS}),
+    # the ablation: more points measure the saved checkpoints again, no retraining; a new step size trains 2
+    ("batch_ablation.points", 4, {"batch_ablation_edges": 4, **ABLATION}),
+    ("batch_ablation.lrs", [0.05, 0.2], {"train": 2, "batch_ablation_edges": 2, **ABLATION}),
     # the initialisation retrains Family A, and the ablation's cells that took the profile's (ci: 2)
     ("clusters.init", "authors", {"train": 8, "spectrum": 9, "count_outliers": 8, "fig1_full_spectrum": 1,
                                   "fig1b_gauss_newton_split": 1, "fig3_cluster_spectra": 1, "table1": 1,
@@ -134,13 +142,16 @@ EDITS = [
     ("switch.lr", 0.01, {"switch_train": 2, **SWITCH_AFTER_TRAINING, **CLAIMS}),
     # torch's threads are part of what is computed: Family D's count retrains it and re-walks its line
     ("threads.switch", 1, {"switch_train": 2, **SWITCH_AFTER_TRAINING, **CLAIMS}),
-    ("threads.along_training", 2, {**FIG11, **NEGATIVE_STUDY, "along_training": 3}),
+    ("threads.along_training", 2, {**FIG11, **NEGATIVE_STUDY, "along_training": 3, "batch_ablation_edges": 4,
+                                   **ABLATION}),
     # one family's data set retrains that family only (and the study's run of it)
-    ("images.source.batch", "mnist_5k", {"image_data": 1, "train": 2, "spectrum": 2, "count_outliers": 2,
-                                         **FIGS_BATCH, "batch_size": 1, **NEGATIVE_STUDY, **CLAIMS}),
-    ("images.train_subset", 200, {"image_data": 1, "train": 4, "spectrum": 4, "count_outliers": 4,
+    ("images.source.batch", "mnist_5k", {"image_data": 1, "train": 4, "spectrum": 2, "count_outliers": 2,
+                                         **FIGS_BATCH, "batch_size": 1, **NEGATIVE_STUDY,
+                                         "batch_ablation_edges": 4, **ABLATION, **CLAIMS}),
+    ("images.train_subset", 200, {"image_data": 1, "train": 6, "spectrum": 4, "count_outliers": 4,
                                   **FIGS_WIDTH, **FIGS_BATCH, "width_scaling": 1, "batch_size": 1,
-                                  **NEGATIVE_STUDY, "along_training": 2, **CLAIMS}),
+                                  **NEGATIVE_STUDY, "along_training": 2, "batch_ablation_edges": 4, **ABLATION,
+                                  **CLAIMS}),
 ]
 
 

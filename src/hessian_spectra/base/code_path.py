@@ -3,7 +3,7 @@
 Torch, MKL, oneDNN and OpenBLAS each pick their kernels for the CPU they find (SSE, AVX2,
 AVX-512, ...). Kernels of different vector widths add in different orders, so two
 machines differ in the last bits of a float32 step; hundreds of training steps, and the
-outlier search, grow that into visible differences (``benchmarks/code_paths.py``
+outlier search, grow that into visible differences (``benchmarks/reproducibility/code_paths.py``
 measures which switch moves which stage). The workflow therefore pins every library to
 its AVX2 kernels, which every x86-64 CPU since 2013-2015 (Intel Haswell, AMD Zen) runs:
 
@@ -17,7 +17,7 @@ its AVX2 kernels, which every x86-64 CPU since 2013-2015 (Intel Haswell, AMD Zen
 Each is read when its library loads, so they are set in the environment of the jobs
 (the Snakefile calls ``pin_code_paths`` while it parses, before any job starts), not in
 a running process. A CPU without AVX2 (or another architecture) falls back to its own
-kernels: its numbers then differ within the tolerance of ``hessian_spectra.compare``.
+kernels: its numbers then differ within the tolerance of ``hessian_spectra.outputs.compare``.
 
 ``HESSIAN_SPECTRA_CODE_PATH=native`` leaves the libraries to choose (the speed of the
 machine's widest kernels, without the guarantee); that is also how the sensitivity is

@@ -3,7 +3,7 @@
 Snakemake reads ``--configfile`` itself and, for a YAML syntax error, says only that the
 file "is not valid JSON or YAML". ``read_config_file`` says where: the file, the line and
 the column, and what the parser expected. The Makefile runs
-``python -m hessian_spectra.config_file FILE`` (syntax and schema) before Snakemake, so
+``python -m hessian_spectra.config.file FILE`` (syntax and schema) before Snakemake, so
 ``make reproduce`` with a broken profile stops with that message before any job.
 """
 
@@ -45,11 +45,12 @@ def read_config_file(path: str | Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Check config files (syntax, schema, cross-field rules); print one line each."""
-    from .config import ConfigError, validate_config
+    from .schema import validate_config
+    from .specs import ConfigError
 
     paths = sys.argv[1:] if argv is None else argv
     if not paths:
-        print("usage: python -m hessian_spectra.config_file CONFIG.yaml [...]", file=sys.stderr)
+        print("usage: python -m hessian_spectra.config.file CONFIG.yaml [...]", file=sys.stderr)
         return 2
     failed = False
     for path in paths:

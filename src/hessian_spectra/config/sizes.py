@@ -112,7 +112,7 @@ def spectrum_memory_mb(spectrum: dict) -> int:
 
 
 #: seconds per M^3 of a dense float64 eigensolve on 2 CPU cores (M = 23,860: 382 s,
-#: benchmarks/paper_scale.py); the assembly costs far less
+#: benchmarks/scale/paper_scale.py); the assembly costs far less
 EIGVALSH_SECONDS_PER_M3 = 2.8e-11
 
 

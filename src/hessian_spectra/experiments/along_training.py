@@ -21,12 +21,12 @@ import torch
 from scipy.sparse.linalg import eigsh
 from torch import nn
 
-from .data.split import load_split
-from .hessian import eigenvalues, exact_hessian, hessian_split
-from .io import save_npz
-from .models import build_model
-from .progress import progress
-from .seeding import resolve_device
+from ..base.io import save_npz
+from ..base.progress import progress
+from ..base.seeding import resolve_device
+from ..data.split import load_split
+from ..hessian.dense import eigenvalues, exact_hessian, hessian_split
+from ..training.models import build_model
 
 log = logging.getLogger(__name__)
 _STEP = re.compile(r"step_(\d+)\.pt$")

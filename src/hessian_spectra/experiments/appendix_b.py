@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .hessian import eigenvalues, hessian_split
-from .io import save_npz
-from .random_matrix import spike_of
+from ..base.io import save_npz
+from ..hessian.dense import eigenvalues, hessian_split
+from ..spectra.random_matrix import spike_of
 
 
 def gaussian_inputs(n: int, d: int, n_classes: int, separation: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -25,15 +25,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..base.io import load_npz, save_npz
+from ..base.progress import progress
+from ..base.seeding import resolve_device
+from ..config.sizes import parameter_count
+from ..data.split import load_split
+from ..spectra.edges import hessian_edges
+from ..training.models import build_model
+from ..training.train import evaluate
 from .along_training import checkpoint_steps, select_checkpoints
-from .data.split import load_split
-from .io import load_npz, save_npz
-from .lanczos import hessian_edges
-from .models import build_model
-from .progress import progress
-from .seeding import resolve_device
-from .sizes import parameter_count
-from .train import evaluate
 
 log = logging.getLogger(__name__)
 

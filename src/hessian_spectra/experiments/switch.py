@@ -17,34 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import load_npz, save_npz
-from .progress import progress
+from ..base.io import load_npz, save_npz
+from ..base.progress import progress
 
 log = logging.getLogger(__name__)
 #: what ``interpolate`` records at each grid point
 INTERPOLATION_FIELDS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
-
-
-def interpolation_grid(start: float, stop: float, points: int) -> np.ndarray:
-    """``points`` evenly spaced values from ``start`` to ``stop``, a_i = (start (n - i) +
-    stop i) / n with n = points - 1, and a = 0 and a = 1 set exactly where they fall.
-
-    Raises ValueError (naming the config field ``switch.interpolation``) when 0 or 1 is not
-    a grid point, e.g. 21 points on [-1, 2] (the paper's 22 put them at i = 7 and 14)."""
-    if points < 2 or not start < stop:
-        raise ValueError(f"config field 'switch.interpolation': need start < stop and points >= 2, got "
-                         f"start={start}, stop={stop}, points={points}")
-    n = points - 1
-    grid = np.array([(start * (n - i) + stop * i) / n for i in range(points)])
-    for end in (0.0, 1.0):
-        position = (end - start) * n / (stop - start)
-        index = round(position)
-        if not (0 <= index <= n and abs(position - index) < 1e-9):
-            raise ValueError(f"config field 'switch.interpolation': a = {end:g} is not on the grid of {points} "
-                             f"points from {start:g} to {stop:g} (spacing {(stop - start) / n:g}); choose points so "
-                             f"that {end:g} - start is a multiple of the spacing")
-        grid[index] = end
-    return grid
 
 
 def interpolate_state(start: dict, end: dict, a: float) -> dict:
@@ -74,10 +52,10 @@ def interpolate(model_section: dict, data_path: str | Path, start: str | Path, e
     ``a`` and ``INTERPOLATION_FIELDS`` (float64)."""
     import torch
 
-    from .data.split import load_split
-    from .models import build_model
-    from .seeding import resolve_device
-    from .train import evaluate
+    from ..base.seeding import resolve_device
+    from ..data.split import load_split
+    from ..training.models import build_model
+    from ..training.train import evaluate
 
     target = resolve_device(device)
     net = build_model(model_section).to(target)

@@ -38,12 +38,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..base.progress import progress
+from ..config.sizes import BUDGET_FIELD, dense_matrices_bytes
 from .architectures import MLPPass, MLPStack, mlp_layers
 from .gauss_newton import add_gauss_newton
 from .operators import HessianOperator, check_data
 from .piecewise import piecewise_matrices, piecewise_stages
-from .progress import progress
-from .sizes import BUDGET_FIELD, dense_matrices_bytes
 
 DTYPE = torch.float64
 ENGINES = ("auto", "mlp", "piecewise", "generic")

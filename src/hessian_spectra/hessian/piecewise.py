@@ -17,7 +17,7 @@ convnet of Family C. H = G + R (Sagun et al., section 2) is built as:
 
 No library assembles these blocks, hence this module. The cost is a few forward passes
 per parameter instead of the double backward per parameter of the Hessian-vector-product
-route (``hessian`` generic engine; ``benchmarks/conv_hessian_speed.py`` compares them);
+route (``hessian`` generic engine; ``benchmarks/peers/conv_hessian_speed.py`` compares them);
 the tests check H and G against ``torch.func.hessian`` and the generic engine.
 """
 
@@ -29,8 +29,8 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jvp, vjp, vmap
 
+from ..base.progress import progress
 from .gauss_newton import add_gauss_newton
-from .progress import progress
 
 AFFINE_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d)
 PIECEWISE_LINEAR = (nn.ReLU, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.Flatten, nn.Identity)

@@ -33,12 +33,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..base.progress import progress
+from ..config.sizes import range_basis_size, range_matrices_bytes
+from .dense import DTYPE, _float64_copy, refuse_over_memory
 from .gauss_newton import gauss_newton_rows
-from .hessian import DTYPE, _float64_copy, refuse_over_memory
 from .operators import HessianOperator, check_data
 from .piecewise import piecewise_stages
-from .progress import progress
-from .sizes import range_basis_size, range_matrices_bytes
 
 #: the largest relative error ||H v - Q T Q^T v|| / ||H v|| of the probe check; round-off
 #: gives 1e-14..1e-12, a basis that misses part of the range gives O(1)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..base.io import load_npz, save_text
+from ..spectra.counts import COUNT_METHODS, count_outliers
 from . import plots
-from .io import load_npz, save_text
-from .spectrum import COUNT_METHODS, count_outliers
 
 N_TOP = 3  # largest eigenvalues listed per row
 #: a run *fits* its training set at the first checkpoint with this train accuracy

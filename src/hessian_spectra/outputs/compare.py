@@ -27,7 +27,7 @@ defaults below hold for everything else:
   everything meaningful;
 * integers and strings: exactly.
 
-Run ``python -m hessian_spectra.compare EXPECTED ACTUAL [--rtol R --atol A]``: it prints
+Run ``python -m hessian_spectra.outputs.compare EXPECTED ACTUAL [--rtol R --atol A]``: it prints
 each difference and exits 1, or prints one line saying how many tables match and exits 0.
 """
 
@@ -158,7 +158,7 @@ def compare_files_bytes(expected_dir, actual_dir, pattern: str = "*.png") -> lis
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hessian_spectra.compare",
+    parser = argparse.ArgumentParser(prog="python -m hessian_spectra.outputs.compare",
                                      description="Compare the CSV tables of two folders within a tolerance.")
     parser.add_argument("expected", type=Path, help="folder of expected tables (e.g. tables/default)")
     parser.add_argument("actual", type=Path, help="folder of tables to check")

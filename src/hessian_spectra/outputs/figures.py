@@ -12,12 +12,12 @@ from typing import Callable
 
 import numpy as np
 
+from ..base.io import load_npz
+from ..experiments.switch import load_interpolation, switch_curves
+from ..spectra.counts import COUNT_METHODS, load_along_training, negative_fraction
+from ..spectra.density import SLQDensity, edges_numerical_zero
+from ..spectra.random_matrix import bbp_outlier
 from . import plots
-from .io import load_npz
-from .random_matrix import bbp_outlier
-from .density import SLQDensity, edges_numerical_zero
-from .spectrum import COUNT_METHODS, load_along_training, negative_fraction
-from .switch import load_interpolation, switch_curves
 
 STAGES = ("initial point", "end of training")
 

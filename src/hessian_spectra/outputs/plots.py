@@ -16,9 +16,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .io import atomic_path  # noqa: E402
-from .random_matrix import marchenko_pastur_density, marchenko_pastur_edges  # noqa: E402
-from .spectrum import negative_part  # noqa: E402
+from ..base.io import atomic_path  # noqa: E402
+from ..spectra.counts import negative_part  # noqa: E402
+from ..spectra.random_matrix import marchenko_pastur_density, marchenko_pastur_edges  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", palette="colorblind")
 # PDFs that do not embed the creation date, so that reruns give the same bytes

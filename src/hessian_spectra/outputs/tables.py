@@ -13,10 +13,10 @@ from importlib.resources import files
 import numpy as np
 import pandas as pd
 
-from .density import negative_estimate
-from .io import load_npz, save_text
-from .spectrum import COUNT_METHODS, load_along_training, load_counts, negative_fraction, negative_part
-from .switch import load_interpolation, switch_curves
+from ..base.io import load_npz, save_text
+from ..experiments.switch import load_interpolation, switch_curves
+from ..spectra.counts import COUNT_METHODS, load_along_training, load_counts, negative_fraction, negative_part
+from ..spectra.density import negative_estimate
 
 N_TOP = 3  # largest eigenvalues listed per run in the width and batch tables
 #: ``negative_method`` of a run whose negative count means nothing: an SLQ estimate the
@@ -40,7 +40,7 @@ def load_results(runs: list[dict], spectra: list[str], counts: list[str], metric
 def paper_table1() -> pd.DataFrame:
     """The paper's appendix table (arXiv v2): M, eigenvalue mean, counts by gap, ratio,
     heuristic, and the cutoff threshold (the paper prints the threshold, not a count)."""
-    return pd.read_csv(files("hessian_spectra").joinpath("paper_table1.csv"))
+    return pd.read_csv(files("hessian_spectra.outputs").joinpath("paper_table1.csv"))
 
 
 def _beside_paper(ours: pd.DataFrame) -> pd.DataFrame:

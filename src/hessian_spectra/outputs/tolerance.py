@@ -11,7 +11,7 @@ what the tolerance is for, and one rtol for everything would either miss real ch
 in the stable numbers or fail on the sensitive ones.
 
 ``measure(builds)`` takes the tables of several builds of one profile made under
-code-path settings that emulate other machines (``benchmarks/code_paths.py --unpinned``;
+code-path settings that emulate other machines (``benchmarks/reproducibility/code_paths.py --unpinned``;
 the committed tables may be one of them) and gives, for every table and numeric column,
 the largest spread between builds over its rows, and for the claims table the spread of
 each claim's value (claims differ in scale). The tolerance is that spread times
@@ -21,7 +21,7 @@ The result is written to ``config/tolerances/<profile>.csv``, which ``compare`` 
 ``make verify`` read, and the claims rule uses to mark a verdict that another machine
 could reverse as borderline.
 
-``python -m hessian_spectra.tolerance OUT.csv BUILD_TABLES_DIR BUILD_TABLES_DIR [...]``.
+``python -m hessian_spectra.outputs.tolerance OUT.csv BUILD_TABLES_DIR BUILD_TABLES_DIR [...]``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 with the committed results (``make verify``), or write the ``ci`` reference tables
 (``make reference``).
 
-``python -m hessian_spectra.verify --profile default --cores 2``:
+``python -m hessian_spectra.outputs.verify --profile default --cores 2``:
 
 1. copies the repository into a temporary folder: the files git knows (``git ls-files``:
    tracked ones, plus new files git does not ignore, so uncommitted work is verified as
@@ -15,8 +15,8 @@ with the committed results (``make verify``), or write the ``ci`` reference tabl
    first on ``PYTHONPATH`` so the copy's code runs, streaming its output and timing it;
 3. compares the rebuilt ``tables/<profile>/*.csv`` with ``--against`` (default the
    repository's ``tables/<profile>``) within the measured tolerances of
-   ``config/tolerances/<profile>.csv`` (``hessian_spectra.tolerance``) and, for what they
-   do not list, ``hessian_spectra.compare``'s defaults; and the rebuilt
+   ``config/tolerances/<profile>.csv`` (``hessian_spectra.outputs.tolerance``) and, for what they
+   do not list, ``hessian_spectra.outputs.compare``'s defaults; and the rebuilt
    ``figures/<profile>/*.png`` with the repository's byte for byte. PNG bytes only match on the same platform with the same
    library versions (matplotlib, freetype, libpng, zlib), so a figure that differs is a
    note, not a failure, unless ``--strict-figures``;
@@ -40,9 +40,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from hessian_spectra.compare import ATOL, RTOL, compare_files_bytes, compare_tables
-from hessian_spectra.config import load_config
-from hessian_spectra.tolerance import Tolerances, tolerance_file
+from hessian_spectra.outputs.compare import ATOL, RTOL, compare_files_bytes, compare_tables
+from hessian_spectra.config.schema import load_config
+from hessian_spectra.outputs.tolerance import Tolerances, tolerance_file
 
 #: per-profile output folders that are rebuilt, never copied
 OUTPUT_FOLDERS = ("figures", "tables", "paper")
@@ -107,7 +107,7 @@ def _repository_root(start: Path) -> Path:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m hessian_spectra.verify", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m hessian_spectra.outputs.verify", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="default", help="config profile: config/<profile>.yaml (default: default)")
     parser.add_argument("--cores", type=int, default=2, help="cores for Snakemake (default 2)")
     parser.add_argument("--against", type=Path, help="expected tables (default: the repository's tables/<profile>)")

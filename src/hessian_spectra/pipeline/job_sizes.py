@@ -1,5 +1,5 @@
 """What each job of a profile will ask a cluster for, before anything is submitted:
-``python -m hessian_spectra.job_sizes [snakemake options]`` (``make sizes PROFILE=paper``).
+``python -m hessian_spectra.pipeline.job_sizes [snakemake options]`` (``make sizes PROFILE=paper``).
 
 It reads Snakemake's own dry run (so the numbers are the rules' resources, nothing
 computed twice) and prints one line per job that would run: the rule and its wildcards,

@@ -17,16 +17,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data.split import load_split
-from .density import hessian_density
-from .hessian import eigenvalues, exact_hessian, hessian_split
-from .hessian_range import range_eigenvalues
-from .io import save_npz
-from .lanczos import hessian_edges
-from .models import build_model, load_model
-from .seeding import resolve_device
-from .sizes import parameter_count
-from .train import NonFiniteError, TrainSettings, train
+from ..base.io import save_npz
+from ..base.seeding import resolve_device
+from ..config.sizes import parameter_count
+from ..data.split import load_split
+from ..hessian.dense import eigenvalues, exact_hessian, hessian_split
+from ..hessian.range import range_eigenvalues
+from ..spectra.density import hessian_density
+from ..spectra.edges import hessian_edges
+from ..training.models import build_model, load_model
+from ..training.train import NonFiniteError, TrainSettings, train
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import load_npz, save_text
+from ..base.io import load_npz, save_text
 
 #: the four counting methods, in the order tables list them
 COUNT_METHODS = ("gap", "ratio", "elbow", "cutoff")

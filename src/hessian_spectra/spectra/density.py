@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.linalg
 
-from .spectrum import numerical_zero_of
+from .counts import numerical_zero_of
 
 if TYPE_CHECKING:  # torch is imported where it is used: plotting and table jobs read densities without it
     from torch import Tensor, nn
 
-    from .operators import SymmetricOperator
+    from ..hessian.operators import SymmetricOperator
 
 #: the confidence level of the intervals ``SLQDensity`` reports
 CONFIDENCE = 0.95
@@ -209,7 +209,7 @@ def hessian_density(model: nn.Module, inputs: Tensor, targets: Tensor, *, probes
                     seed: int = 0, batch_size: int | None = None, device=None) -> SLQDensity:
     """``slq`` of the Hessian of ``model``'s mean cross-entropy on (inputs, targets), through
     a ``HessianOperator`` (blocks of all probes at once)."""
-    from .operators import HessianOperator
+    from ..hessian.operators import HessianOperator
 
     operator = HessianOperator(model, inputs, targets, batch_size=batch_size, device=device, block_size=probes)
     return slq(operator, probes=probes, steps=steps, seed=seed)

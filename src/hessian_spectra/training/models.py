@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .seeding import seeded
-from .sizes import conv_stack_shape
+from ..base.seeding import seeded
+from ..config.sizes import conv_stack_shape
 
 #: config name -> activation module
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}

@@ -36,9 +36,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data.split import Split
-from .io import atomic_path, save_text
-from .progress import progress
+from ..base.io import atomic_path, save_text
+from ..base.progress import progress
+from ..data.split import Split
 
 log = logging.getLogger(__name__)
 ALGORITHMS = ("gd", "sgd")
@@ -278,6 +278,11 @@ def train(model: nn.Module, data: Split, settings: TrainSettings, run_dir: str |
     Resumes from the newest checkpoint in ``run_dir`` when there is one and it was made
     with the same settings and ``fingerprint`` (whatever else defines the run: model,
     data); checkpoints of other settings are deleted and training starts afresh.
+
+    Long (about 95 lines) on purpose: resuming, the step, the evaluations, the stopping
+    rules and the checkpoints share the loop's state (step, rows, the generator's position),
+    and a resumed run must end at the weights of an uninterrupted one; one body keeps that
+    order of operations readable in one place.
     """
     fingerprint = {"settings": asdict(settings), **(fingerprint or {})}
     run_dir = Path(run_dir)

@@ -1,4 +1,4 @@
-"""hessian_spectra.code_path: which kernels the workflow's jobs are pinned to, and the switch
+"""hessian_spectra.base.code_path: which kernels the workflow's jobs are pinned to, and the switch
 that leaves the choice to the libraries. (That the pins reach the jobs and make another
 machine's build byte-identical is tested end to end in test_workflow.py.)"""
 
@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from hessian_spectra.code_path import PINNED, SWITCH, code_path_mode, pin_code_paths
+from hessian_spectra.base.code_path import PINNED, SWITCH, code_path_mode, pin_code_paths
 
 
 def test_pinning_overrides_what_the_environment_asked_for():

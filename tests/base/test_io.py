@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hessian_spectra.io import atomic_path, load_npz, save_npz, save_text
+from hessian_spectra.base.io import atomic_path, load_npz, save_npz, save_text
 
 
 def test_npz_round_trip_with_metadata(tmp_path):

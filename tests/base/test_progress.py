@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from hessian_spectra import progress as progress_module
+from hessian_spectra.base import progress as progress_module
 
 
 def test_progress_writes_rate_and_eta_to_stderr_at_most_every_two_seconds_in_a_log(monkeypatch):

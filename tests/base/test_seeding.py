@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hessian_spectra.seeding import configure_torch, resolve_device, seeded
+from hessian_spectra.base.seeding import configure_torch, resolve_device, seeded
 
 
 def test_seeded_draws_from_the_seed_and_restores_the_callers_state():

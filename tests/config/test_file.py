@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cases import ROOT
-from hessian_spectra.config import load_config
-from hessian_spectra.config_file import ConfigFileError, main, read_config_file
+from hessian_spectra.config.file import ConfigFileError, main, read_config_file
+from hessian_spectra.config.schema import load_config
 
 
 def _broken_copy(tmp_path, old: str, new: str):

@@ -6,12 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hessian_spectra.config import family_runs, load_config
-from hessian_spectra.hessian import check_memory, num_parameters
-from hessian_spectra.models import build_model
-from hessian_spectra.sizes import (JOB_BASE_MB, LANCZOS_BASIS_BYTES, conv_stack_shape, dense_matrices_bytes,
+from hessian_spectra.config.schema import load_config
+from hessian_spectra.config.sizes import (JOB_BASE_MB, LANCZOS_BASIS_BYTES, conv_stack_shape, dense_matrices_bytes,
                                    parameter_count, range_matrices_bytes, spectrum_memory_mb,
                                    spectrum_runtime_min)
+from hessian_spectra.config.specs import family_runs
+from hessian_spectra.hessian.dense import check_memory, num_parameters
+from hessian_spectra.training.models import build_model
 from cases import ROOT
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from hessian_spectra.base.io import load_npz
 from hessian_spectra.data.split import Split, load_split, save_split
-from hessian_spectra.io import load_npz
 
 
 def _split() -> Split:

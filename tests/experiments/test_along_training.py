@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch.func import functional_call, hessian, jacrev
 
-from hessian_spectra.along_training import checkpoint_steps, select_checkpoints, spectra_along_training
 from hessian_spectra.data.clusters import gaussian_clusters
 from hessian_spectra.data.split import save_split
-from hessian_spectra.models import build_model
-from hessian_spectra.spectrum import count_outliers, load_along_training, negative_fraction
-from hessian_spectra.train import TrainSettings, log_spaced_steps, train
+from hessian_spectra.experiments.along_training import checkpoint_steps, select_checkpoints, spectra_along_training
+from hessian_spectra.spectra.counts import count_outliers, load_along_training, negative_fraction
+from hessian_spectra.training.models import build_model
+from hessian_spectra.training.train import TrainSettings, log_spaced_steps, train
 
 MLP = {"kind": "mlp", "in_features": 4, "hidden": [5], "out_features": 3, "activation": "tanh", "seed": 2}
 EXECUTION = {"device": "cpu", "engine": "auto", "batch_size": 16, "chunk_size": 8, "memory_budget_gb": 1.0}

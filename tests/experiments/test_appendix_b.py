@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hessian_spectra.appendix_b import appendix_b_spectra, gaussian_inputs, linear_softmax_gauss_newton
-from hessian_spectra.io import load_npz
-from hessian_spectra.random_matrix import bbp_outlier, marchenko_pastur_edges
+from hessian_spectra.base.io import load_npz
+from hessian_spectra.experiments.appendix_b import appendix_b_spectra, gaussian_inputs, linear_softmax_gauss_newton
+from hessian_spectra.spectra.random_matrix import bbp_outlier, marchenko_pastur_edges
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])

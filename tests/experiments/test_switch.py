@@ -15,19 +15,20 @@ from torch import nn
 
 from cases import ROOT
 from data_files import write_cifar
-from hessian_spectra import runs as runs_module
-from hessian_spectra.config import switch_runs, validate_config
+from hessian_spectra.base.io import load_npz, save_npz
+from hessian_spectra.config.schema import validate_config
+from hessian_spectra.config.specs import interpolation_grid, switch_runs
 from hessian_spectra.data.cifar import load_cifar10
 from hessian_spectra.data.images import digits_pixels
 from hessian_spectra.data.split import load_split
 from hessian_spectra.data.switch import make_switch_data
-from hessian_spectra.io import load_npz, save_npz
-from hessian_spectra.models import load_model
-from hessian_spectra.runs import train_run
-from hessian_spectra.switch import (INTERPOLATION_FIELDS, interpolate, interpolate_state, interpolation_grid,
-                                    load_interpolation, switch_curves)
-from hessian_spectra.tables import batch_switch_table, write_batch_switch
-from hessian_spectra.train import train
+from hessian_spectra.experiments.switch import (INTERPOLATION_FIELDS, interpolate, interpolate_state,
+                                                load_interpolation, switch_curves)
+from hessian_spectra.outputs.tables import batch_switch_table, write_batch_switch
+from hessian_spectra.pipeline import runs as runs_module
+from hessian_spectra.pipeline.runs import train_run
+from hessian_spectra.training.models import load_model
+from hessian_spectra.training.train import train
 
 CI = yaml.safe_load((ROOT / "config" / "ci.yaml").read_text())
 

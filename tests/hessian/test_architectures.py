@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from cases import DTYPE, MLP_CASES, TinyConvNet, mlp_case
-from hessian_spectra.architectures import ACTIVATION_DERIVATIVES, MLPPass, MLPStack, mlp_layers
+from hessian_spectra.hessian.architectures import ACTIVATION_DERIVATIVES, MLPPass, MLPStack, mlp_layers
 
 
 @pytest.mark.parametrize("module_type", sorted(ACTIVATION_DERIVATIVES, key=lambda t: t.__name__))

@@ -9,9 +9,9 @@ from torch import nn
 
 from cases import (DTYPE, MLP_CASES, conv_case, flat_loss, mlp_case, reference_gauss_newton, reference_hessian,
                    rel_max_diff, small_convnet_case)
-from hessian_spectra.architectures import mlp_layers
-from hessian_spectra.hessian import HessianMemoryError, check_memory, eigenvalues, exact_hessian, hessian_split
-from hessian_spectra.piecewise import piecewise_stages
+from hessian_spectra.hessian.architectures import mlp_layers
+from hessian_spectra.hessian.dense import HessianMemoryError, check_memory, eigenvalues, exact_hessian, hessian_split
+from hessian_spectra.hessian.piecewise import piecewise_stages
 
 PIECEWISE_MLPS = ["relu", "no_bias", "linear"]  # the MLP cases without tanh
 
@@ -145,8 +145,8 @@ def test_labels_outside_the_models_classes_are_named_before_any_work(engine):
 
 
 def test_labels_outside_the_classes_are_refused_by_the_operator_and_the_range_method():
-    from hessian_spectra.hessian_range import range_eigenvalues
-    from hessian_spectra.operators import HessianOperator
+    from hessian_spectra.hessian.operators import HessianOperator
+    from hessian_spectra.hessian.range import range_eigenvalues
 
     model, x, y = mlp_case(n_classes=3)
     y = y.clone()

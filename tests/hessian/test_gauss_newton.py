@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cases import DTYPE, MLP_CASES, conv_case, flat_logits, reference_gauss_newton, rel_max_diff
-from hessian_spectra.gauss_newton import add_gauss_newton, flat_functional, output_jacobians
+from hessian_spectra.hessian.gauss_newton import add_gauss_newton, flat_functional, output_jacobians
 
 CASES = {"tanh_mlp": MLP_CASES["tanh_deep"], "convnet": conv_case}
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from cases import DTYPE, MLP_CASES, SPECTRUM_CASES, conv_case, mlp_case, reference_hessian, rel_max_diff
-from hessian_spectra.operators import HessianOperator, MatrixOperator
+from hessian_spectra.hessian.operators import HessianOperator, MatrixOperator
 
 PRODUCT_CASES = ["relu", "tanh_deep", "no_bias"]  # keys of MLP_CASES
 

@@ -9,8 +9,8 @@ from torch import nn
 
 from cases import (MLP_CASES, TinyConvNet, conv1d_avgpool_case, reference_hessian, rel_max_diff,
                    small_convnet_case)
-from hessian_spectra.hessian import hessian_split
-from hessian_spectra.piecewise import piecewise_matrices, piecewise_stages
+from hessian_spectra.hessian.dense import hessian_split
+from hessian_spectra.hessian.piecewise import piecewise_matrices, piecewise_stages
 
 PIECEWISE_CASES = {  # piecewise-linear nets that are not MLPs
     "convnet": small_convnet_case,

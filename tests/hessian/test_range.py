@@ -10,11 +10,11 @@ import torch
 from torch import nn
 
 from cases import DTYPE, conv1d_avgpool_case, mlp_case, reference_hessian, seeded
-from hessian_spectra.hessian import HessianMemoryError
-from hessian_spectra.hessian_range import RangeCheckError, _eigenvalues_through_range, free_layer, range_eigenvalues
-from hessian_spectra.models import convnet
-from hessian_spectra.sizes import range_dimension
-from hessian_spectra.spectrum import negative_part
+from hessian_spectra.config.sizes import range_dimension
+from hessian_spectra.hessian.dense import HessianMemoryError
+from hessian_spectra.hessian.range import RangeCheckError, _eigenvalues_through_range, free_layer, range_eigenvalues
+from hessian_spectra.spectra.counts import negative_part
+from hessian_spectra.training.models import convnet
 
 
 @seeded

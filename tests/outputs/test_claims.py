@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from cases import ROOT
-from hessian_spectra.claims import MEASURES, VERDICTS, evaluate_claims, load_claims, verdict, verdict_within
-from hessian_spectra.tolerance import FACTOR, Tolerances
+from hessian_spectra.outputs.claims import MEASURES, VERDICTS, evaluate_claims, load_claims, verdict, verdict_within
+from hessian_spectra.outputs.tolerance import FACTOR, Tolerances
 
 CLAIMS = ROOT / "config" / "claims.yaml"
 

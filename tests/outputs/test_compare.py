@@ -1,4 +1,4 @@
-"""hessian_spectra.compare: two folders of result tables within a tolerance, figures by bytes."""
+"""hessian_spectra.outputs.compare: two folders of result tables within a tolerance, figures by bytes."""
 
 import math
 import shutil
@@ -6,7 +6,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from hessian_spectra.compare import ATOL, RTOL, compare_files_bytes, compare_tables, main
+from hessian_spectra.outputs.compare import ATOL, RTOL, compare_files_bytes, compare_tables, main
 
 
 def _table():

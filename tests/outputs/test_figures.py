@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hessian_spectra.appendix_b import appendix_b_spectra
-from hessian_spectra.figures import PLOTS, draw
-from hessian_spectra.io import save_npz
+from hessian_spectra.base.io import save_npz
+from hessian_spectra.experiments.appendix_b import appendix_b_spectra
+from hessian_spectra.outputs.figures import PLOTS, draw
 
 RNG = np.random.default_rng(0)
 

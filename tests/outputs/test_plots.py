@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hessian_spectra import plots
+from hessian_spectra.outputs import plots
 
 
 def test_save_figure_writes_pdf_and_png_with_the_same_bytes_each_time(tmp_path):

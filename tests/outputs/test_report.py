@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from cases import ROOT
-from hessian_spectra.report import choice_settings, claims_for, profile_choices, render_report, stand_ins
+from hessian_spectra.outputs.report import choice_settings, claims_for, profile_choices, render_report, stand_ins
 
 CONFIG_TEXT = """\
 profile: toy

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hessian_spectra.io import save_npz
-from hessian_spectra.spectrum import count_outliers
-from hessian_spectra.tables import ALONG_WRITERS, load_results, paper_table1, write
+from hessian_spectra.base.io import save_npz
+from hessian_spectra.outputs.tables import ALONG_WRITERS, load_results, paper_table1, write
+from hessian_spectra.spectra.counts import count_outliers
 
 METRICS = "step,train_loss,train_accuracy,grad_norm,test_loss,test_accuracy\n0,2.3,0.1,1.0,2.3,0.1\n40,0.01,1.0,1e-4,0.02,0.99\n"
 

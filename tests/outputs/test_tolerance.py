@@ -1,4 +1,4 @@
-"""hessian_spectra.tolerance: tolerances per quantity from the spread of several builds,
+"""hessian_spectra.outputs.tolerance: tolerances per quantity from the spread of several builds,
 worked out by hand on small tables."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hessian_spectra.compare import compare_tables, main
-from hessian_spectra.tolerance import ATOL, FACTOR, RTOL, Tolerances, measure, tolerance_file
+from hessian_spectra.outputs.compare import compare_tables, main
+from hessian_spectra.outputs.tolerance import ATOL, FACTOR, RTOL, Tolerances, measure, tolerance_file
 
 
 def _build(folder, loss, gap, claim_values):

@@ -1,4 +1,4 @@
-"""hessian_spectra.verify: the temporary copy it builds in, and its argument checks (the
+"""hessian_spectra.outputs.verify: the temporary copy it builds in, and its argument checks (the
 build itself is the workflow's, tested in test_workflow.py; `make verify` runs it)."""
 
 import subprocess
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hessian_spectra import verify
+from hessian_spectra.outputs import verify
 
 
 def _git(repo, *args):
@@ -18,7 +18,7 @@ def repo(tmp_path):
     """A tiny git repository shaped like this one: committed outputs of two profiles, an
     ignored cache, an untracked new file."""
     repo = tmp_path / "repo"
-    config = Path(__file__).resolve().parents[1] / "config"  # verify checks the profile before it builds
+    config = Path(__file__).resolve().parents[2] / "config"  # verify checks the profile before it builds
     files = {"Snakefile": "", "config/default.yaml": (config / "default.yaml").read_text(),
              "config/ci.yaml": (config / "ci.yaml").read_text(), "src/pkg/__init__.py": "",
              "figures/default/fig1.png": "png", "tables/default/table1.csv": "a\n1\n",

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from hessian_spectra.jobs import job
+from hessian_spectra.pipeline.jobs import job
 
 
 def test_job_logs_to_its_file_restores_stderr_and_records_a_failure(tmp_path):
@@ -28,7 +28,7 @@ def test_job_logs_to_its_file_restores_stderr_and_records_a_failure(tmp_path):
 
 def test_job_module_does_not_import_torch():
     """Plot, table and counting jobs start without paying for torch."""
-    code = "import sys, hessian_spectra.jobs, hessian_spectra.spectrum, hessian_spectra.config; " \
+    code = "import sys, hessian_spectra.pipeline.jobs, hessian_spectra.spectra.counts, hessian_spectra.config.schema; " \
            "print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import torch
 
+from hessian_spectra.base.io import load_npz
 from hessian_spectra.data.clusters import gaussian_clusters
 from hessian_spectra.data.split import load_split, save_split
-from hessian_spectra.hessian import exact_hessian
-from hessian_spectra.io import load_npz
-from hessian_spectra.models import build_model
-from hessian_spectra.runs import spectrum, train_run
-from hessian_spectra.density import negative_estimate
-from hessian_spectra.spectrum import negative_part
-from hessian_spectra.train import NonFiniteError
+from hessian_spectra.hessian.dense import exact_hessian
+from hessian_spectra.pipeline.runs import spectrum, train_run
+from hessian_spectra.spectra.counts import negative_part
+from hessian_spectra.spectra.density import negative_estimate
+from hessian_spectra.training.models import build_model
+from hessian_spectra.training.train import NonFiniteError
 
 MLP = {"kind": "mlp", "in_features": 5, "hidden": [6], "out_features": 3, "activation": "tanh", "seed": 1}
 EXACT = {"method": "exact", "decompose": True, "num_params": 57, "lanczos": None}

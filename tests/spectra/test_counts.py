@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hessian_spectra.io import save_npz
-from hessian_spectra.spectrum import (count_by_cutoff, count_by_elbow, count_by_gap, count_by_ratio,
+from hessian_spectra.base.io import save_npz
+from hessian_spectra.spectra.counts import (count_by_cutoff, count_by_elbow, count_by_gap, count_by_ratio,
                                       count_outliers, count_spectrum_file, load_counts, negative_part)
 
 

@@ -20,11 +20,11 @@ import torch
 from sklearn.datasets import load_digits
 
 from hessian_spectra.data.split import Split
-from hessian_spectra.density import SLQDensity, hessian_density, slq
-from hessian_spectra.hessian import eigenvalues, exact_hessian
-from hessian_spectra.models import convnet, mlp
-from hessian_spectra.spectrum import negative_part, numerical_zero
-from hessian_spectra.train import TrainSettings, train
+from hessian_spectra.hessian.dense import eigenvalues, exact_hessian
+from hessian_spectra.spectra.counts import negative_part, numerical_zero
+from hessian_spectra.spectra.density import SLQDensity, hessian_density, slq
+from hessian_spectra.training.models import convnet, mlp
+from hessian_spectra.training.train import TrainSettings, train
 
 PROBES, STEPS = 10, 80
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from hessian_spectra.random_matrix import (bbp_outlier, marchenko_pastur_density, marchenko_pastur_edges,
+from hessian_spectra.spectra.random_matrix import (bbp_outlier, marchenko_pastur_density, marchenko_pastur_edges,
                                            spike_of)
 
 

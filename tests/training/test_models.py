@@ -8,10 +8,10 @@ import torch
 import yaml
 
 from cases import DTYPE, ROOT, reference_hessian, rel_max_diff
-from hessian_spectra.architectures import mlp_layers
-from hessian_spectra.hessian import exact_hessian, num_parameters
-from hessian_spectra.models import alexnet, build_model, convnet, load_model, mlp
-from hessian_spectra.sizes import parameter_count
+from hessian_spectra.config.sizes import parameter_count
+from hessian_spectra.hessian.architectures import mlp_layers
+from hessian_spectra.hessian.dense import exact_hessian, num_parameters
+from hessian_spectra.training.models import alexnet, build_model, convnet, load_model, mlp
 
 MLP = {"kind": "mlp", "in_features": 5, "hidden": [6], "out_features": 3, "activation": "tanh", "seed": 1}
 CONVNET = {"kind": "convnet", "input_shape": [1, 8, 8], "out_features": 10, "channels": [2, 3],

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from hessian_spectra.data.clusters import gaussian_clusters
-from hessian_spectra.models import mlp
-from hessian_spectra.train import (NonFiniteError, TrainSettings, _DeviceBatches, batch_indices, evaluate,
+from hessian_spectra.training.models import mlp
+from hessian_spectra.training.train import (NonFiniteError, TrainSettings, _DeviceBatches, batch_indices, evaluate,
                                    full_gradient_norm, train)
 
 DATA = dict(k=3, cov=1.0, n_train=60, n_test=30, n_features=5, seed=0)

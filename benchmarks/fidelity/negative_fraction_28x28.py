@@ -9,7 +9,7 @@ profile's. Needs the four Fashion-MNIST IDX files: Debian's ``dataset-fashion-mn
 package puts them in /usr/share/datasets/fashion-mnist (``apt-get install -y
 dataset-fashion-mnist``, root). About 6 minutes on 2 cores.
 
-Run from the repository root: ``.venv/bin/python benchmarks/negative_fraction_28x28.py``.
+Run from the repository root: ``.venv/bin/python benchmarks/fidelity/negative_fraction_28x28.py``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared helpers
 from _fashion_mnist import link_fashion_mnist
 
 DATA_DIR = Path("data/fashion_check")

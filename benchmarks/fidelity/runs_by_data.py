@@ -1,6 +1,6 @@
 """Families B and C side by side on several data sets: the closing notes' per-run table.
 
-``python benchmarks/runs_by_data.py LABEL=TABLE.csv [LABEL=TABLE.csv ...]``
+``python benchmarks/fidelity/runs_by_data.py LABEL=TABLE.csv [LABEL=TABLE.csv ...]``
 
 Each TABLE is a ``width_scaling.csv`` or ``batch_size.csv`` of some build (a profile's
 ``tables/<profile>/``, ``paper/paper_cpu/``, or an older commit's table through ``git

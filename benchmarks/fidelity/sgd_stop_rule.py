@@ -13,7 +13,7 @@ size, batch size, tolerance and step cap) under three stopping rules:
 
 and prints per run and rule: the steps taken, the train loss and full-batch gradient norm
 at the stop, and the mean eigenvalue of H (trace / M, from the exact Hessian) beside
-the paper's. Run: ``.venv/bin/python benchmarks/sgd_stop_rule.py [--runs sgd_relu_cov1_k2 ...]``
+the paper's. Run: ``.venv/bin/python benchmarks/fidelity/sgd_stop_rule.py [--runs sgd_relu_cov1_k2 ...]``
 (a few minutes on 2 cores).
 """
 
@@ -25,12 +25,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from hessian_spectra.config import family_runs, load_config
+from hessian_spectra.config.schema import load_config
+from hessian_spectra.config.specs import family_runs
 from hessian_spectra.data.clusters import gaussian_clusters
-from hessian_spectra.hessian import exact_hessian
-from hessian_spectra.models import build_model
-from hessian_spectra.tables import paper_table1
-from hessian_spectra.train import batch_indices, full_gradient_norm
+from hessian_spectra.hessian.dense import exact_hessian
+from hessian_spectra.outputs.tables import paper_table1
+from hessian_spectra.training.models import build_model
+from hessian_spectra.training.train import batch_indices, full_gradient_norm
 
 RUNS = ("sgd_relu_cov1_k2", "sgd_relu_cov1_k5", "sgd_relu_cov1_k50", "sgd_relu_cov10_k2", "sgd_relu_cov10_k50")
 

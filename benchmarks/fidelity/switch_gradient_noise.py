@@ -4,7 +4,7 @@ net, full batch and mini-batches of each part's size, at its initial point and a
 first). Prints per checkpoint the full-batch norm and the mean over ``--batches``
 mini-batches (``train.batch_indices``, seed 7) of each batch size.
 
-Run: ``.venv/bin/python benchmarks/switch_gradient_noise.py [--profile default]`` (seconds).
+Run: ``.venv/bin/python benchmarks/fidelity/switch_gradient_noise.py [--profile default]`` (seconds).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import argparse
 import numpy as np
 import torch
 
-from hessian_spectra.config import load_config, switch_runs
+from hessian_spectra.config.schema import load_config
+from hessian_spectra.config.specs import switch_runs
 from hessian_spectra.data.split import load_split
-from hessian_spectra.models import load_model
-from hessian_spectra.train import batch_indices, full_gradient_norm
+from hessian_spectra.training.models import load_model
+from hessian_spectra.training.train import batch_indices, full_gradient_norm
 
 
 def main() -> None:

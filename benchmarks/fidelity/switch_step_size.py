@@ -7,7 +7,7 @@ of Part I is the choice; Part II and the straight line play no part in it, so th
 choice cannot favour a jump or a barrier. Prints one line per step size (final train
 and test loss and accuracy) and, last, ``chosen_lr=<lr>``.
 
-Run: ``.venv/bin/python benchmarks/switch_step_size.py [--lrs 0.01 0.05 0.2 0.5]``
+Run: ``.venv/bin/python benchmarks/fidelity/switch_step_size.py [--lrs 0.01 0.05 0.2 0.5]``
 (about 2 minutes per step size on 2 cores, digits).
 """
 
@@ -20,11 +20,12 @@ from pathlib import Path
 
 import torch
 
-from hessian_spectra.config import load_config, switch_runs
+from hessian_spectra.config.schema import load_config
+from hessian_spectra.config.specs import switch_runs
 from hessian_spectra.data.split import load_split
 from hessian_spectra.data.switch import make_switch_data
-from hessian_spectra.models import build_model
-from hessian_spectra.train import TrainSettings, train
+from hessian_spectra.training.models import build_model
+from hessian_spectra.training.train import TrainSettings, train
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ Reads ``tables/<profile>/table1.csv`` (build it first: ``make reproduce`` or
 ``make tables/default/table1.csv``) and prints, per run, our mean eigenvalue over the
 paper's, then: the rows within a factor ``tables.CLOSE_FACTOR`` (1.5), the ReLU rows whose
 count at the paper's cutoff is within 1 of nc, and per counting method the rows within 1
-of nc, ours beside the paper's. Run: ``.venv/bin/python benchmarks/table1_fidelity.py [profile]``.
+of nc, ours beside the paper's. Run: ``.venv/bin/python benchmarks/fidelity/table1_fidelity.py [profile]``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from hessian_spectra.tables import CLOSE_FACTOR
+from hessian_spectra.outputs.tables import CLOSE_FACTOR
 
 
 def _within_one(table: pd.DataFrame, column: str) -> int:

@@ -30,7 +30,7 @@ in ``paper/README.md``): the piecewise engine's cost falls with the
 number of images faster than the generic one's. d and e are the two checks' relative
 differences.
 
-Run:  .venv/bin/python benchmarks/conv_hessian_speed.py [--repeats R] [--generic-images N] [--threads T]
+Run:  .venv/bin/python benchmarks/peers/conv_hessian_speed.py [--repeats R] [--generic-images N] [--threads T]
 (about 3-4 minutes on 2 quiet cores: the generic engine ~17 s a call on 100 images, the
 piecewise one ~15-20 s on 1,000; far longer while other work competes for the cores: one
 such run took 24 minutes, its generic calls 17-536 s)
@@ -39,22 +39,25 @@ such run took 24 minutes, its generic calls 17-536 s)
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared helpers
 from _timing import SPREAD, header, interleaved, repeats_argument
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TRAINED = ROOT / "results/default/batch/batch_b10/final.pt"
 
 
 def build_problem(n_small: int):
     """The net, the 1,000 images and labels, the indices of the ``n_small``-image stratified
     subset of them, and what the weights are."""
-    from hessian_spectra.config import family_runs, load_config
+    from hessian_spectra.config.schema import load_config
+    from hessian_spectra.config.specs import family_runs
     from hessian_spectra.data.images import load_source, stratified_subset, subset
-    from hessian_spectra.models import build_model, load_model
+    from hessian_spectra.training.models import build_model, load_model
 
     run = family_runs(load_config(ROOT / "config/default.yaml"))["batch"]["batch_b10"]
     data = run["data"]
@@ -78,8 +81,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from hessian_spectra.hessian import exact_hessian, num_parameters
-    from hessian_spectra.operators import HessianOperator
+    from hessian_spectra.hessian.dense import exact_hessian, num_parameters
+    from hessian_spectra.hessian.operators import HessianOperator
 
     model, x, y, small, weights = build_problem(args.generic_images)
     x_small, y_small = x[small], y[small]

@@ -13,14 +13,15 @@ PyHessian's time here is if anything on the short side. PyHessian runs in float6
 default dtype set while it runs), as ours does. Each method is timed ``--repeats`` times,
 interleaved. Prints, last, ``speedup_vs_pyhessian=<x> our_w1=<a> pyhessian_w1=<b>``.
 
-Needs the peers: ``.venv/bin/pip install --no-deps -r benchmarks/requirements-peers.txt``.
-Run: ``.venv/bin/python benchmarks/density_speed.py`` (about a minute on 2 cores).
+Needs the peers: ``.venv/bin/pip install --no-deps -r benchmarks/peers/requirements-peers.txt``.
+Run: ``.venv/bin/python benchmarks/peers/density_speed.py`` (about a minute on 2 cores).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,14 +30,16 @@ import scipy.stats
 import torch
 from torch import nn
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared helpers
 from _timing import SPREAD, header, interleaved, repeats_argument
-from hessian_spectra.config import family_runs, load_config
+from hessian_spectra.config.schema import load_config
+from hessian_spectra.config.specs import family_runs
 from hessian_spectra.data.images import make_image_data
 from hessian_spectra.data.split import load_split
-from hessian_spectra.density import hessian_density
-from hessian_spectra.hessian import eigenvalues, exact_hessian
-from hessian_spectra.models import build_model
-from hessian_spectra.train import TrainSettings, train
+from hessian_spectra.hessian.dense import eigenvalues, exact_hessian
+from hessian_spectra.spectra.density import hessian_density
+from hessian_spectra.training.models import build_model
+from hessian_spectra.training.train import TrainSettings, train
 
 RUN = "width_n30"
 TRAIN_STEPS = 2000

@@ -21,7 +21,7 @@ The last line is ``speedup_vs_torch_func=<x> memory_fraction=<y> assembly_over_e
 x = median time of torch.func.hessian / median of ours, y = our peak memory / torch.func's,
 z = median of ours / median of eigvalsh.
 
-Run:  .venv/bin/python benchmarks/hessian_speed.py [--repeats R] [--threads T]
+Run:  .venv/bin/python benchmarks/peers/hessian_speed.py [--repeats R] [--threads T]
 (about 6-7 minutes on 2 cores, nearly all of it torch.func.hessian at 45-75 s a call;
 torch.func.hessian needs about 12 GB of memory.)
 """
@@ -31,13 +31,16 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Callable, TypeVar
 
 import torch
 from torch import Tensor, nn
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared helpers
 from _timing import SPREAD, header, interleaved, repeats_argument
 
 T = TypeVar("T")
@@ -75,7 +78,7 @@ def assemblers(model: nn.Module, inputs: Tensor, targets: Tensor) -> dict[str, C
     """The two assemblies of the Hessian of the mean cross-entropy, ours first."""
     from torch.func import functional_call, hessian
 
-    from hessian_spectra.hessian import exact_hessian
+    from hessian_spectra.hessian.dense import exact_hessian
 
     names, params = zip(*[(name, p.detach()) for name, p in model.named_parameters()])
     flat = torch.cat([p.reshape(-1) for p in params])

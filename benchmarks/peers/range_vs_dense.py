@@ -6,7 +6,7 @@ steps (lr 0.05). Times ``hessian_range.range_eigenvalues`` and ``exact_hessian``
 ``range_s=<s> dense_s=<s> dimension=<r> max_rel_diff=<d> negatives_range=<a> negatives_dense=<b>``
 (d: max |difference| over max |lambda|; the counts below the numerical zero).
 
-Run: ``.venv/bin/python benchmarks/range_vs_dense.py [--hidden 20] [--images 400]`` (a few
+Run: ``.venv/bin/python benchmarks/peers/range_vs_dense.py [--hidden 20] [--images 400]`` (a few
 minutes on 2 cores; memory ~3 GB).
 """
 
@@ -18,10 +18,10 @@ import time
 import numpy as np
 import torch
 
-from hessian_spectra.hessian import eigenvalues, exact_hessian
-from hessian_spectra.hessian_range import range_eigenvalues
-from hessian_spectra.models import mlp
-from hessian_spectra.spectrum import negative_part
+from hessian_spectra.hessian.dense import eigenvalues, exact_hessian
+from hessian_spectra.hessian.range import range_eigenvalues
+from hessian_spectra.spectra.counts import negative_part
+from hessian_spectra.training.models import mlp
 
 
 def main() -> None:

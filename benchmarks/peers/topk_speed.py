@@ -33,12 +33,12 @@ counts and errors are those of each method's last round.
 * PyHessian: ``hessian(...).eigenvalues(top_n=20)``: power iteration with deflation,
   top end only (it has no smallest-eigenvalue mode).
 
-Peers that are not installed (``benchmarks/requirements-peers.txt``) or fail get a row
+Peers that are not installed (``benchmarks/peers/requirements-peers.txt``) or fail get a row
 saying so. The last line is ``speedup_vs_fastest_peer=<x> our_max_rel_error=<e>``: x is
 the median time of the fastest (by median) peer that reaches 1e-8 on both ends, divided
 by the median time of ours (lanczos, default engine); e is our largest relative error.
 
-Run:  .venv/bin/python benchmarks/topk_speed.py [--repeats R] [--threads T]
+Run:  .venv/bin/python benchmarks/peers/topk_speed.py [--repeats R] [--threads T]
 (about 3 minutes on 2 cores, with other work running)
 """
 
@@ -47,13 +47,16 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared helpers
 from _timing import SPREAD, Timing, header, interleaved, repeats_argument
 
 K = 20
@@ -142,8 +145,8 @@ class CountingOperator:
 
 
 def run_ours(model, x, y, method: str = "lanczos", engine: str = "auto"):
-    from hessian_spectra.lanczos import edge_eigenvalues
-    from hessian_spectra.operators import HessianOperator
+    from hessian_spectra.hessian.operators import HessianOperator
+    from hessian_spectra.spectra.edges import edge_eigenvalues
 
     hessian = HessianOperator(model, x, y, engine=engine)
     operator = CountingOperator(hessian)
@@ -239,7 +242,7 @@ def eigenthings_steps(model, x, y, exact: np.ndarray) -> int:
 def to_row(name: str, timing: Timing, exact: np.ndarray) -> Row:
     """A table row from a method's timing and its last result."""
     if not timing.ok:
-        hint = "; see benchmarks/requirements-peers.txt" if isinstance(timing.error, ImportError) else ""
+        hint = "; see benchmarks/peers/requirements-peers.txt" if isinstance(timing.error, ImportError) else ""
         return Row(name, timing, note=timing.failure + hint)
     top, bottom, hvps, note = timing.result
     return Row(name, timing, hvps, *errors(top, bottom, exact), note)
@@ -255,7 +258,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from hessian_spectra.hessian import exact_hessian
+    from hessian_spectra.hessian.dense import exact_hessian
 
     start = time.perf_counter()
     model, x, y, loss = build_problem()

@@ -1,6 +1,6 @@
 """Where a build's wall time goes, read from Snakemake's own log of it.
 
-``python benchmarks/build_profile.py [LOG or PROJECT folder]`` reads a Snakemake log
+``python benchmarks/reproducibility/build_profile.py [LOG or PROJECT folder]`` reads a Snakemake log
 (``.snakemake/log/<date>.snakemake.log``; given a folder, the newest one in it) of a
 build run without ``--quiet`` and prints:
 

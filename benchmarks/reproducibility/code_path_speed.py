@@ -1,5 +1,5 @@
 """What pinning the code paths costs: the two kinds of work that make up the default
-build, each in a fresh process with the pinned kernels (``hessian_spectra.code_path``)
+build, each in a fresh process with the pinned kernels (``hessian_spectra.base.code_path``)
 and with the libraries' own choice (``native``), interleaved.
 
 * ``train``: 2,000 full-batch GD steps of the default profile's width_n30 net (64-30-10)
@@ -7,7 +7,7 @@ and with the libraries' own choice (``native``), interleaved.
 * ``spectrum``: the exact Hessian and all its eigenvalues of the Fig. 1 net
   (100-30-30-50, M = 5,510) on 1,000 cluster points, two threads, as the spectrum jobs.
 
-``python benchmarks/code_path_speed.py [--repeats 5]`` prints one line per (work, mode)
+``python benchmarks/reproducibility/code_path_speed.py [--repeats 5]`` prints one line per (work, mode)
 with the median, min and max wall time, and the pinned/native ratio of the medians.
 The whole job of a mode is timed: process start, imports and the work.
 """
@@ -18,10 +18,12 @@ import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared helpers
 from _timing import SPREAD, header, interleaved, repeats_argument
 
-from hessian_spectra.code_path import PINNED, SWITCH
+from hessian_spectra.base.code_path import PINNED, SWITCH
 
 WORK = {
     "train": (1, """
@@ -37,7 +39,7 @@ for _ in range(2000):
     "spectrum": (2, """
 import torch
 from torch import nn
-from hessian_spectra.hessian import eigenvalues, exact_hessian
+from hessian_spectra.hessian.dense import eigenvalues, exact_hessian
 torch.manual_seed(0)
 x, y = torch.randn(1000, 100), torch.randint(0, 50, (1000,))
 net = nn.Sequential(nn.Linear(100, 30), nn.ReLU(), nn.Linear(30, 30), nn.ReLU(), nn.Linear(30, 50))

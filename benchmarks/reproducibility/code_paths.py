@@ -11,14 +11,14 @@ Each library has a switch that forces that choice on one machine:
 * ``OPENBLAS_CORETYPE``: numpy's and scipy's OpenBLAS kernels;
 * ``--cores 1``: Snakemake scales every job's threads down to the cores it has.
 
-``python benchmarks/code_paths.py --profile ci`` builds the ci profile once per setting
+``python benchmarks/reproducibility/code_paths.py --profile ci`` builds the ci profile once per setting
 in a temporary copy of the repository (the files git lists), then prints, for every
 setting, one line per stage (data, training, spectra, outlier counts, tables): how many
 files differ from the first setting's, the largest relative difference, and the first
 file that differs. ``--targets`` limits the build (e.g. one run's ``final.pt``);
 ``--settings`` picks settings by name (``--list`` shows them). ``--unpinned`` sets
 ``HESSIAN_SPECTRA_CODE_PATH=native`` in every build, so the workflow does not pin the
-code paths (``hessian_spectra.code_path``) and the switches act as they would on
+code paths (``hessian_spectra.base.code_path``) and the switches act as they would on
 another machine: that is how the sensitivity is measured; without it the builds run as
 ``make reproduce`` does, pinned, and should all match.
 """
@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hessian_spectra.verify import copy_repository
+from hessian_spectra.outputs.verify import copy_repository
 
 #: name -> (environment variables, Snakemake cores)
 SETTINGS: dict[str, tuple[dict[str, str], int]] = {
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, (env, cores) in SETTINGS.items():
             print(f"{name:18s} cores={cores} {env}")
         return 0
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     root = args.keep or Path(tempfile.mkdtemp(prefix="code-paths-"))
     base = base_digests = None
     try:

@@ -1,14 +1,14 @@
 """Measure a profile's tolerances (``config/tolerances/<profile>.csv``) from several builds.
 
-``python benchmarks/measure_tolerances.py --profile default BUILD [BUILD ...]``
+``python benchmarks/reproducibility/measure_tolerances.py --profile default BUILD [BUILD ...]``
 
-A BUILD is a project folder that built the profile (``benchmarks/code_paths.py --keep``
+A BUILD is a project folder that built the profile (``benchmarks/reproducibility/code_paths.py --keep``
 leaves one per setting: its ``tables/<profile>/`` and ``results/<profile>/``), or a bare
 folder of tables (the committed ``tables/<profile>`` of another machine's build). Each
 build's claims are evaluated again with the current ``config/claims.yaml`` from its own
 tables and, where its results are there, Fig. 1's spectra (a bare table folder leaves
 the Fig. 1 claims unmeasured for that build), so that claims added since the builds ran
-get their spread too. Then ``hessian_spectra.tolerance.measure`` over all of them writes
+get their spread too. Then ``hessian_spectra.outputs.tolerance.measure`` over all of them writes
 the file and prints what moved.
 """
 
@@ -20,11 +20,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hessian_spectra.claims import evaluate_claims, load_claims
-from hessian_spectra.config import load_config
-from hessian_spectra.tolerance import main as write_tolerances
+from hessian_spectra.config.schema import load_config
+from hessian_spectra.outputs.claims import evaluate_claims, load_claims
+from hessian_spectra.outputs.tolerance import main as write_tolerances
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tables_with_current_claims(build: Path, profile: str, fig1_run: str, into: Path) -> Path:

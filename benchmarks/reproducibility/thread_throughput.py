@@ -7,7 +7,7 @@ eigenvalues of the Fig. 1 net, M = 5,510, pinned kernels, each in a fresh proces
 * ``sequential 2 threads``: one after the other, each with two threads;
 * ``parallel 1 thread``: both at once, each with one thread.
 
-``python benchmarks/thread_throughput.py [--repeats 5]`` prints the median, min and max
+``python benchmarks/reproducibility/thread_throughput.py [--repeats 5]`` prints the median, min and max
 wall time of each way (both jobs done), interleaved, and the ratio parallel/sequential:
 below 1, two one-thread jobs finish the same work sooner.
 """
@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared helpers
 from _timing import SPREAD, header, interleaved, repeats_argument
 from code_path_speed import WORK, run, start
 

@@ -7,7 +7,7 @@ assembly goes (the engine's chunk size, 64). Last line:
 ``conv1_s_per_col=<a> conv2_s_per_col=<b> fc1_s_per_col=<c> gauss_newton_s=<g> columns_s=<t>``
 (t: the extrapolated time of all 30,960 columns).
 
-Run: ``.venv/bin/python benchmarks/convnet_columns.py`` (a few minutes on 2 quiet cores; one 8 GB scratch matrix).
+Run: ``.venv/bin/python benchmarks/scale/convnet_columns.py`` (a few minutes on 2 quiet cores; one 8 GB scratch matrix).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import time
 
 import torch
 
-from hessian_spectra import piecewise
-from hessian_spectra.gauss_newton import add_gauss_newton
-from hessian_spectra.models import convnet
+from hessian_spectra.hessian import piecewise
+from hessian_spectra.hessian.gauss_newton import add_gauss_newton
+from hessian_spectra.training.models import convnet
 
 N_IMAGES = 1000
 

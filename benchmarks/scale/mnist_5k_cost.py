@@ -7,7 +7,7 @@ job's seconds (from its Snakemake benchmark file) and the end-of-training tables
 spectrum job's log names the method it used: exact, range or lanczos). Everything else is the ``default`` profile's.
 
 Run from the repository root:
-``.venv/bin/python benchmarks/mnist_5k_cost.py [--widths 10 30] [--families width batch]``.
+``.venv/bin/python benchmarks/scale/mnist_5k_cost.py [--widths 10 30] [--families width batch]``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ negative-fraction study, which this does not build, drops width_n70 so the confi
 Snakemake's benchmark files), the build's wall time, the spectrum method per run, and the
 width and batch-size tables. Rerunning picks up finished jobs. Hours on 2 cores.
 
-Run from the repository root: ``.venv/bin/python benchmarks/paper_profile_cpu.py``.
+Run from the repository root: ``.venv/bin/python benchmarks/scale/paper_profile_cpu.py``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared helpers
 from _fashion_mnist import link_fashion_mnist
 
 PROFILES = {"mnist_5k": "paper_cpu_mnist_5k", "fashion_mnist": "paper_cpu"}

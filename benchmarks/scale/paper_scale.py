@@ -19,7 +19,7 @@ Prints one line per net and stage and, last,
 (for the largest net with every eigenvalue, dense or through the range, the line before
 says which: assembly plus eigenvalues, and |SLQ - exact| negative fraction).
 
-Run: ``.venv/bin/python benchmarks/paper_scale.py [--nets n10 n30 n50 n70 convnet] [--slq-steps 80 200 400]``. On 2 CPU
+Run: ``.venv/bin/python benchmarks/scale/paper_scale.py [--nets n10 n30 n50 n70 convnet] [--slq-steps 80 200 400]``. On 2 CPU
 cores n10 takes minutes and n30 about half an hour; the rest wants a GPU or hours.
 """
 
@@ -33,17 +33,17 @@ import time
 import numpy as np
 import torch
 
-from hessian_spectra.config import load_config
+from hessian_spectra.base.seeding import resolve_device
+from hessian_spectra.config.schema import load_config
+from hessian_spectra.config.sizes import dense_matrices_bytes, range_basis_size, range_matrices_bytes
 from hessian_spectra.data.split import Split
-from hessian_spectra.density import hessian_density
-from hessian_spectra.hessian import eigenvalues, exact_hessian
-from hessian_spectra.hessian_range import free_layer, range_eigenvalues
-from hessian_spectra.lanczos import hessian_edges
-from hessian_spectra.models import convnet, mlp
-from hessian_spectra.seeding import resolve_device
-from hessian_spectra.sizes import dense_matrices_bytes, range_basis_size, range_matrices_bytes
-from hessian_spectra.spectrum import negative_part, numerical_zero_of
-from hessian_spectra.train import TrainSettings, train
+from hessian_spectra.hessian.dense import eigenvalues, exact_hessian
+from hessian_spectra.hessian.range import free_layer, range_eigenvalues
+from hessian_spectra.spectra.counts import negative_part, numerical_zero_of
+from hessian_spectra.spectra.density import hessian_density
+from hessian_spectra.spectra.edges import hessian_edges
+from hessian_spectra.training.models import convnet, mlp
+from hessian_spectra.training.train import TrainSettings, train
 
 N_IMAGES = 1000
 NETS = {

@@ -14,7 +14,7 @@ does not depend on the values. Prints, last,
 ``steps_per_s_part1=<a> steps_per_s_part2=<b> paper_profile_hours_cpu=<h>`` (on CUDA the
 last key is ``paper_profile_hours_cuda``).
 
-Run: ``.venv/bin/python benchmarks/switch_speed.py`` (a few minutes on 2 CPU cores).
+Run: ``.venv/bin/python benchmarks/scale/switch_speed.py`` (a few minutes on 2 CPU cores).
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hessian_spectra.config import load_config, switch_runs
+from hessian_spectra.base.seeding import resolve_device
+from hessian_spectra.config.schema import load_config
+from hessian_spectra.config.specs import switch_runs
 from hessian_spectra.data.split import Split
-from hessian_spectra.models import build_model
-from hessian_spectra.seeding import resolve_device
-from hessian_spectra.train import TrainSettings, evaluate, full_gradient_norm, train
+from hessian_spectra.training.models import build_model
+from hessian_spectra.training.train import TrainSettings, evaluate, full_gradient_norm, train
 
 CIFAR10_TRAIN, CIFAR10_TEST = 50_000, 10_000
 

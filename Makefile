@@ -16,7 +16,7 @@ WORKFLOW_PROFILE := --workflow-profile profiles/default
 
 # The profile's syntax and schema, checked before Snakemake reads it (Snakemake's own message
 # for a YAML error names neither the file nor the line).
-CHECK_CONFIG = $(PYTHON) -m hessian_spectra.config_file config/$(1).yaml
+CHECK_CONFIG = $(PYTHON) -m hessian_spectra.config.file config/$(1).yaml
 
 .PHONY: reproduce reproduce-slurm sizes test verify reference dry-run lint unlock clean-profile FORCE
 
@@ -42,23 +42,23 @@ reproduce-slurm: $(INSTALLED)
 # without submitting anything: `make sizes PROFILE=paper`.
 sizes: $(INSTALLED)
 	$(PYTHON) -m pip install --quiet -r requirements-slurm.txt
-	$(PYTHON) -m hessian_spectra.job_sizes --workflow-profile profiles/slurm $(SNAKE_ARGS) --configfile config/$(PROFILE).yaml
+	$(PYTHON) -m hessian_spectra.pipeline.job_sizes --workflow-profile profiles/slurm $(SNAKE_ARGS) --configfile config/$(PROFILE).yaml
 
 test: $(INSTALLED)
 	$(PYTHON) -m pytest
 
 # Rebuild PROFILE from scratch in a temporary copy of the repository and compare its tables
-# with the committed tables/$(PROFILE) (within hessian_spectra.compare's tolerance) and its
+# with the committed tables/$(PROFILE) (within hessian_spectra.outputs.compare's tolerance) and its
 # PNG figures byte for byte (a note only: bytes match on the same platform); prints the
 # build time. The default profile took 842 s on 2 cores (make verify, 14/14 PNGs identical). For ci (its tables are
 # not committed): make verify PROFILE=ci VERIFY_ARGS="--against tests/reference/ci".
 verify: $(INSTALLED)
-	$(PYTHON) -m hessian_spectra.verify --profile $(PROFILE) --cores $(CORES) $(VERIFY_ARGS)
+	$(PYTHON) -m hessian_spectra.outputs.verify --profile $(PROFILE) --cores $(CORES) $(VERIFY_ARGS)
 
 # Regenerate the ci reference tables (tests/reference/ci) on purpose, after a change that is
 # meant to move the numbers: builds the ci profile in a temporary copy and copies its tables.
 reference: $(INSTALLED)
-	$(PYTHON) -m hessian_spectra.verify --profile ci --cores $(CORES) --write-reference tests/reference/ci
+	$(PYTHON) -m hessian_spectra.outputs.verify --profile ci --cores $(CORES) --write-reference tests/reference/ci
 
 dry-run: $(INSTALLED)
 	$(call CHECK_CONFIG,$(PROFILE))

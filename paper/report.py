@@ -21,8 +21,8 @@
 # %% tags=["parameters"]
 # the profile whose results this page shows; `rule report` sets it (and the settings below)
 PROFILE = "default"
-CHOICES = None  # the `choice` settings of the build: hessian_spectra.report.profile_choices
-STAND_INS = None  # the data sets that stand in for the paper's: hessian_spectra.report.stand_ins
+CHOICES = None  # the `choice` settings of the build: hessian_spectra.outputs.report.profile_choices
+STAND_INS = None  # the data sets that stand in for the paper's: hessian_spectra.outputs.report.stand_ins
 
 # %%
 from pathlib import Path
@@ -30,8 +30,8 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import HTML, Image, Markdown, display
 
-from hessian_spectra.batch_ablation_outputs import ablation_summary
-from hessian_spectra.report import claims_for, figure_caption, table_caption
+from hessian_spectra.outputs.batch_ablation import ablation_summary
+from hessian_spectra.outputs.report import claims_for, figure_caption, table_caption
 
 FIGURES, TABLES = Path("figures") / PROFILE, Path("tables") / PROFILE
 CLAIMS = pd.read_csv(TABLES / "claims.csv")
@@ -107,7 +107,7 @@ show_table("table1")
 # lambda_1 / train loss stays at 31-40 along training (Fig. 11). So the paper's Table 1
 # looks like runs stopped near 1e-3; we stop there (a `choice`, stated below). SGD stops at
 # the first step whose own mini-batch gradient norm is under the tolerance
-# (`benchmarks/sgd_stop_rule.py`: the closest of three rules to the paper's means in every
+# (`benchmarks/fidelity/sgd_stop_rule.py`: the closest of three rules to the paper's means in every
 # row tried). What stays apart is SGD at cov 10 (means 0.35-0.68 of the paper's at k = 5-20):
 # the paper's cov-10 means are not monotone in k while ours grow with k like every other
 # group's; we do not tune per row. Details and all numbers: `paper/README.md`, "Fidelity".
@@ -235,10 +235,10 @@ show_table("batch_switch")
 # **Why no jump on digits (measured).** At the end of Part I the net has interpolated the
 # 1,078 training digits (100% train accuracy, train loss 8e-4 at the `default` profile), so
 # even batch-32 gradients are small: their mean norm is 0.048 against 0.0045 for batches
-# of 1,000 (0.35 and 0.12 at the initial point; `benchmarks/switch_gradient_noise.py`), and
+# of 1,000 (0.35 and 0.12 at the initial point; `benchmarks/fidelity/switch_gradient_noise.py`), and
 # a step of 0.05 x 0.048 does not lift a loss of 8e-4. The paper's CIFAR10 run evidently
 # ended Part I above zero training loss; the `paper` profile runs CIFAR10 (36 CPU-hours by
-# `benchmarks/switch_speed.py`; not run here).
+# `benchmarks/scale/switch_speed.py`; not run here).
 
 # %% [markdown]
 # ## Beyond the paper: the spectrum along training (Fig. 11) and Appendix B

@@ -8,14 +8,17 @@ case is the same whatever ran before it and leaves the global random state as it
 
 from __future__ import annotations
 
+import copy
 import functools
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call
 
-from hessian_spectra.models import convnet
+from hessian_spectra.hessian.dense import exact_hessian
+from hessian_spectra.training.models import convnet
 
 DTYPE = torch.float64
 ROOT = Path(__file__).resolve().parents[1]  # the repository
@@ -95,6 +98,12 @@ SPECTRUM_CASES = {  # larger MLPs for the eigensolver: M = 618 and M = 1208
 }
 
 
+def exact_values(case: str) -> tuple[tuple, np.ndarray]:
+    """A case of ``SPECTRUM_CASES`` and the eigvalsh of its exact Hessian (the eigensolver's oracle)."""
+    model, x, y = SPECTRUM_CASES[case]()
+    return (model, x, y), torch.linalg.eigvalsh(exact_hessian(model, x, y)).numpy()
+
+
 def rel_max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     """max |a - b| relative to max |b| (b: the reference)."""
     return ((a - b).abs().max() / b.abs().max()).item()
@@ -137,3 +146,24 @@ def reference_gauss_newton(model, inputs, targets) -> torch.Tensor:
     prob = torch.softmax(logits(flat), 1)
     a = torch.diag_embed(prob) - prob[:, :, None] * prob[:, None, :]
     return torch.einsum("ncm,ncd,ndk->mk", jac, a, jac) / len(inputs)
+
+
+#: ``with_field``'s value that removes the field
+DELETE = object()
+
+
+def with_field(config: dict, path: str, value) -> dict:
+    """A deep copy of ``config`` with the field at dotted ``path`` set to ``value`` (``DELETE``:
+    removed); list items by index (``clusters.groups.1.threshold``)."""
+    config = copy.deepcopy(config)
+    *parents, last = path.split(".")
+    node = config
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if value is DELETE:
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return config

@@ -21,9 +21,9 @@ import yaml
 from cases import ROOT
 from project import copy_project, snakemake
 
-from hessian_spectra.claims import VERDICTS, load_claims
-from hessian_spectra.compare import compare_tables
-from hessian_spectra.tolerance import Tolerances, tolerance_file
+from hessian_spectra.outputs.claims import VERDICTS, load_claims
+from hessian_spectra.outputs.compare import compare_tables
+from hessian_spectra.outputs.tolerance import Tolerances, tolerance_file
 
 FIGURES = ("fig1_full_spectrum", "fig1b_gauss_newton_split", "fig2_cluster_pca", "fig3_cluster_spectra",
            "fig4_width_right_edge", "fig5_width_left_edge_count", "fig6_width_left_edge_fraction",
@@ -171,7 +171,7 @@ def test_changing_the_threads_of_a_rule_reruns_nothing(built):
 
 #: what another x86-64 machine's libraries would choose by themselves, forced on this one:
 #: torch's kernels without AVX2, MKL's SSE code path, oneDNN's SSE4.1 and OpenBLAS's
-#: Prescott (SSE3) kernels (benchmarks/code_paths.py measures what each moves unpinned)
+#: Prescott (SSE3) kernels (benchmarks/reproducibility/code_paths.py measures what each moves unpinned)
 OTHER_MACHINE = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
                  "ONEDNN_MAX_CPU_ISA": "SSE41", "OPENBLAS_CORETYPE": "Prescott"}
 

@@ -3,7 +3,7 @@
 
 
 CLAIMS_OUTPUTS = table("claims", ".csv", ".md")
-# the measured spread of each claim's value between machines (hessian_spectra.tolerance),
+# the measured spread of each claim's value between machines (hessian_spectra.outputs.tolerance),
 # where this profile has one: a verdict it could reverse is printed as borderline
 TOLERANCES = f"config/tolerances/{PROFILE}.csv"
 

@@ -1,7 +1,9 @@
 # Config validation (at parse time, before any job), the runs of every family as data, and
 # the paths every rule shares. Parsing imports no torch.
-from hessian_spectra.code_path import pin_code_paths
-from hessian_spectra.config import (
+from hessian_spectra.base.code_path import pin_code_paths
+from hessian_spectra.config.schema import validate_config
+from hessian_spectra.config.sizes import spectrum_memory_mb, spectrum_runtime_min
+from hessian_spectra.config.specs import (
     CLUSTER_FAMILIES,
     FAMILIES,
     IMAGE_FAMILIES,
@@ -14,10 +16,8 @@ from hessian_spectra.config import (
     image_data,
     switch_interpolation,
     switch_runs,
-    validate_config,
 )
 from hessian_spectra.data.sources import N_MNIST_5K
-from hessian_spectra.sizes import spectrum_memory_mb, spectrum_runtime_min
 
 validate_config(config)
 # Every job inherits this environment: the libraries' AVX2 kernels on every x86-64 CPU, so

@@ -1,7 +1,7 @@
 # The replication report: paper/report.py (a jupytext notebook) executed for this profile
 # and rendered to one self-contained HTML page, the last step of `rule all`.
 
-from hessian_spectra.report import profile_choices, stand_ins
+from hessian_spectra.outputs.report import profile_choices, stand_ins
 
 REPORT = f"paper/{PROFILE}/report.html"
 

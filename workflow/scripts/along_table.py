@@ -1,7 +1,7 @@
 """Snakemake step: a table from along-training files (``params.table`` names its kind:
 along_training or negative_fraction)."""
-from hessian_spectra.jobs import job
-from hessian_spectra.tables import ALONG_WRITERS
+from hessian_spectra.outputs.tables import ALONG_WRITERS
+from hessian_spectra.pipeline.jobs import job
 
 with job(snakemake):
     options = dict(snakemake.params.items())

@@ -1,8 +1,8 @@
 """Snakemake step: exact Hessian spectra of one run at log-spaced checkpoints (Fig. 11 and
 the negative-fraction study). Execution settings come from the rule's resources."""
-from hessian_spectra.along_training import spectra_along_training
-from hessian_spectra.jobs import execution_settings, job
-from hessian_spectra.seeding import configure_torch
+from hessian_spectra.base.seeding import configure_torch
+from hessian_spectra.experiments.along_training import spectra_along_training
+from hessian_spectra.pipeline.jobs import execution_settings, job
 
 with job(snakemake):
     configure_torch(snakemake.params.threads)

@@ -1,7 +1,7 @@
 """Snakemake step: the spectra of Appendix B's figure (G of a linear softmax model)."""
-from hessian_spectra.appendix_b import appendix_b_spectra
-from hessian_spectra.jobs import job
-from hessian_spectra.seeding import configure_torch
+from hessian_spectra.base.seeding import configure_torch
+from hessian_spectra.experiments.appendix_b import appendix_b_spectra
+from hessian_spectra.pipeline.jobs import job
 
 with job(snakemake):
     configure_torch(snakemake.params.threads)

@@ -1,8 +1,8 @@
 """Snakemake step: the Lanczos edges of H at log-spaced checkpoints of one batch-ablation
 run. Execution settings come from the rule's resources."""
-from hessian_spectra.batch_ablation import edges_along_training
-from hessian_spectra.jobs import execution_settings, job
-from hessian_spectra.seeding import configure_torch
+from hessian_spectra.base.seeding import configure_torch
+from hessian_spectra.experiments.batch_ablation import edges_along_training
+from hessian_spectra.pipeline.jobs import execution_settings, job
 
 with job(snakemake):
     configure_torch(snakemake.params.threads)

@@ -1,7 +1,7 @@
 """Snakemake step: the batch ablation's figure (PDF and PNG) from its cells' edge files."""
-from hessian_spectra.batch_ablation_outputs import ablation_figure
-from hessian_spectra.jobs import job
-from hessian_spectra.plots import save_figure
+from hessian_spectra.outputs.batch_ablation import ablation_figure
+from hessian_spectra.outputs.plots import save_figure
+from hessian_spectra.pipeline.jobs import job
 
 with job(snakemake):
     params = snakemake.params

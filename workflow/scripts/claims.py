@@ -1,6 +1,6 @@
 """Snakemake step: the claims table (verdicts computed from the tables and Fig. 1's spectra, config/claims.yaml)."""
-from hessian_spectra.claims import write_claims
-from hessian_spectra.jobs import job
+from hessian_spectra.outputs.claims import write_claims
+from hessian_spectra.pipeline.jobs import job
 
 with job(snakemake):
     inputs = {name: path for name, path in snakemake.input.items() if name not in ("claims", "tolerances")}

@@ -1,6 +1,6 @@
 """Snakemake step: one figure (PDF and PNG) from cached results; ``params.plot`` names its kind."""
-from hessian_spectra.figures import draw
-from hessian_spectra.jobs import job
+from hessian_spectra.outputs.figures import draw
+from hessian_spectra.pipeline.jobs import job
 
 with job(snakemake):
     options = dict(snakemake.params.items())

@@ -1,6 +1,6 @@
 """Snakemake step: the replication report (paper/report.py executed, rendered to HTML)."""
-from hessian_spectra.jobs import job
-from hessian_spectra.report import render_report
+from hessian_spectra.outputs.report import render_report
+from hessian_spectra.pipeline.jobs import job
 
 with job(snakemake):
     params = snakemake.params

@@ -1,8 +1,9 @@
 """Snakemake step: loss and accuracy along the straight line between Part I's and Part II's
 end points (Fig. 10)."""
-from hessian_spectra.jobs import job
-from hessian_spectra.seeding import configure_torch
-from hessian_spectra.switch import interpolate, interpolation_grid
+from hessian_spectra.base.seeding import configure_torch
+from hessian_spectra.config.specs import interpolation_grid
+from hessian_spectra.experiments.switch import interpolate
+from hessian_spectra.pipeline.jobs import job
 
 with job(snakemake):
     configure_torch(snakemake.params.threads)

@@ -2,9 +2,9 @@
 resumes from its checkpoints."""
 from pathlib import Path
 
-from hessian_spectra.jobs import job
-from hessian_spectra.runs import train_run
-from hessian_spectra.seeding import configure_torch
+from hessian_spectra.base.seeding import configure_torch
+from hessian_spectra.pipeline.jobs import job
+from hessian_spectra.pipeline.runs import train_run
 
 with job(snakemake):
     configure_torch(snakemake.params.threads)

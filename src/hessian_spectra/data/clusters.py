@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import save_text
+from ..base.io import save_text
 from .split import Split, load_split, save_split
 
 

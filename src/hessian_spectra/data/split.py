@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..io import load_npz, save_npz
+from ..base.io import load_npz, save_npz
 
 if TYPE_CHECKING:
     import torch

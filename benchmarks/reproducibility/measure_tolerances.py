@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 from hessian_spectra.config.schema import load_config
 from hessian_spectra.outputs.claims import evaluate_claims, load_claims
-from hessian_spectra.outputs.tolerance import COLUMNS, measure
+from hessian_spectra.outputs.tolerance import COLUMNS, measure, print_moved
 from hessian_spectra.outputs.tolerance import main as write_tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,10 +79,7 @@ def merge_selected(out: Path, measured: pd.DataFrame, tables: list[str], claims:
     kept = pd.read_csv(out, keep_default_na=False) if out.is_file() else pd.DataFrame(columns=COLUMNS)
     merged = pd.concat([kept[~selected(kept)], measured], ignore_index=True)
     merged.to_csv(out, index=False, float_format="%.3g")
-    moved = measured[measured["spread"] > 0]
-    print(f"{len(measured)} tolerances from {builds} builds into {out}; {len(moved)} quantities moved:")
-    for row in moved.itertuples():
-        print(f"  {row.table} {row.column} {row.row} spread={row.spread:.3g} rtol={row.rtol:.3g} atol={row.atol:.3g}")
+    print_moved(measured, builds, out)
     return 0
 
 

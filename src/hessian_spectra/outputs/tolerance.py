@@ -165,11 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     frame = measure(builds)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False, float_format="%.3g")
+    print_moved(frame, len(builds), out)
+    return 0
+
+
+def print_moved(frame: pd.DataFrame, builds: int, out: Path) -> None:
+    """What a measurement wrote: how many tolerances, and each quantity that moved."""
     moved = frame[frame["spread"] > 0]
-    print(f"{len(frame)} tolerances from {len(builds)} builds into {out}; {len(moved)} quantities moved:")
+    print(f"{len(frame)} tolerances from {builds} builds into {out}; {len(moved)} quantities moved:")
     for row in moved.itertuples():
         print(f"  {row.table} {row.column} {row.row or ''} spread={row.spread:.3g} rtol={row.rtol:.3g} atol={row.atol:.3g}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -29,9 +29,9 @@ FIGURES = ("fig1_full_spectrum", "fig1b_gauss_newton_split", "fig2_cluster_pca",
            "fig4_width_right_edge", "fig5_width_left_edge_count", "fig6_width_left_edge_fraction",
            "fig7_batch_top_eigenvalues", "fig8_batch_negative_eigenvalues", "figB_marchenko_pastur",
            "fig11_spectrum_along_training", "fig_negative_fraction_along_training", "fig9_batch_switch",
-           "fig10_interpolation")
+           "fig10_interpolation", "fig_batch_ablation")
 TABLES = ("width_scaling", "batch_size", "fidelity_ablation", "along_training", "negative_fraction", "batch_switch",
-          "claims")
+          "batch_ablation", "claims")
 OUTPUTS = [
     *(f"figures/ci/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")),
     *(f"tables/ci/table1.{ext}" for ext in ("csv", "md", "tex")),

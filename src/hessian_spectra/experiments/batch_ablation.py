@@ -6,9 +6,9 @@ which both algorithms converge", "the same number of iterations"), and its Fig. 
 that unstated schedule. This step measures how the claim's quantities move with both: at
 about ``points`` log-spaced checkpoints of one run (saved by training anyway, so nothing is
 retrained) it stores the ``k`` largest and ``k`` smallest eigenvalues of H by Lanczos
-(``lanczos.hessian_edges``: the paper's convnet has M = 31,770, whose dense Hessian costs
+(``spectra.edges.hessian_edges``: the paper's convnet has M = 31,770, whose dense Hessian costs
 20 minutes per checkpoint here), and the train and test loss and accuracy there. The table
-and figure (``batch_ablation_outputs``) set the runs of ``config.batch_ablation_cells``
+and figure (``outputs.batch_ablation``) set the runs of ``config.specs.batch_ablation_cells``
 side by side.
 
 A run's checkpoints are measured one after another and each finished one is kept in
@@ -85,7 +85,7 @@ def edges_along_training(cell: dict, model: dict, edges: dict, data_path: str | 
     the ``largest`` (descending) and ``smallest`` (ascending) ``edges["k"]`` eigenvalues of
     H, Lanczos's largest residual norm, ``converged`` and ``n_products``, and the train and
     test loss and accuracy. ``edges``: ``points``, ``k``, ``tol``, ``max_products``, ``seed``
-    (the start vector's); ``execution`` as for ``runs.spectrum`` (device, batch_size)."""
+    (the start vector's); ``execution`` as for ``pipeline.runs.spectrum`` (device, batch_size)."""
     out, partial = Path(out), Path(f"{out}.partial.npz")
     device = resolve_device(execution["device"])
     split = load_split(data_path)

@@ -1,8 +1,8 @@
 """The batch ablation's table and figure: Family C's top and bottom eigenvalues, their
 ratio between batch sizes and the outlier counts, by step size and along training.
 
-Reads the files of ``batch_ablation.edges_along_training``, one per cell of
-``config.batch_ablation_cells``. Counts come from the ``k`` largest eigenvalues only
+Reads the files of ``experiments.batch_ablation.edges_along_training``, one per cell of
+``config.specs.batch_ablation_cells``. Counts come from the ``k`` largest eigenvalues only
 (Lanczos gives no more), so the gap, ratio and elbow methods search a window of
 min(k, ``spectrum.outlier_window``) and the cutoff count is at most k.
 """

@@ -23,6 +23,7 @@
 PROFILE = "default"
 CHOICES = None  # the `choice` settings of the build: hessian_spectra.outputs.report.profile_choices
 STAND_INS = None  # the data sets that stand in for the paper's: hessian_spectra.outputs.report.stand_ins
+BUILT = None  # the figures and tables this build made (config `families`); None: every one
 
 # %%
 from pathlib import Path
@@ -38,8 +39,18 @@ CLAIMS = pd.read_csv(TABLES / "claims.csv")
 pd.set_option("display.precision", 4)
 
 
+def built(name: str) -> bool:
+    """Whether this build made figure or table ``name``; says so where it did not."""
+    if BUILT is None or name in BUILT:
+        return True
+    display(Markdown(f"*`{name}`: not built at this profile (its family is not in config `families`).*"))
+    return False
+
+
 def show_figure(name: str) -> None:
     """The figure (embedded) and its caption (``show_claims`` adds its claims)."""
+    if not built(name):
+        return
     display(Image(filename=str(FIGURES / f"{name}.png"), width=720))
     display(Markdown(f"*{figure_caption(name)}*"))
 
@@ -54,6 +65,8 @@ def show_claims(label: str) -> None:
 
 def show_table(name: str, columns: list[str] | None = None) -> None:
     """A table of this profile (all its columns unless ``columns``) with its caption."""
+    if not built(name):
+        return
     table = pd.read_csv(TABLES / f"{name}.csv")
     display(Markdown(f"*{table_caption(TABLES / f'{name}.md')}*"))
     display(HTML((table[columns] if columns else table).to_html(index=False, float_format="{:.4g}".format)))
@@ -192,8 +205,9 @@ show_table("batch_size")
 
 # %%
 show_figure("fig_batch_ablation")
-display(HTML(ablation_summary(pd.read_csv(TABLES / "batch_ablation.csv"))
-             .to_html(index=False, float_format="{:.4g}".format)))
+if BUILT is None or "batch_ablation" in BUILT:
+    display(HTML(ablation_summary(pd.read_csv(TABLES / "batch_ablation.csv"))
+                 .to_html(index=False, float_format="{:.4g}".format)))
 show_table("batch_ablation", ["lr", "batch_size", "step", "train_loss", "train_accuracy", "test_accuracy",
                               "lambda_1", "lambda_2", "lambda_3", "most_negative", "sharper_by", "gap", "ratio"])
 

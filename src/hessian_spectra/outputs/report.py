@@ -57,12 +57,22 @@ def choice_settings(config_text: str, config: dict) -> list[dict]:
     return rows
 
 
+def marker_file(profile: str, root: Path = Path(".")) -> Path:
+    """The config file whose ``# choice`` markers a profile's report lists: config/<profile>.yaml,
+    else that of the profile it derives from by name (``paper_cpu_mnist_5k``, a config
+    written by a benchmark from config/paper.yaml: paper), else config/default.yaml."""
+    parts = profile.split("_")
+    for end in range(len(parts), 0, -1):
+        path = root / "config" / f"{'_'.join(parts[:end])}.yaml"
+        if path.is_file():
+            return path
+    return root / "config" / "default.yaml"
+
+
 def profile_choices(config: dict, root: Path = Path(".")) -> list[dict]:
-    """``choice_settings`` of the build's config: the markers of config/<profile>.yaml (of
-    config/default.yaml for a profile without its own file), each value as sorted JSON so
-    that the list does not depend on the order of the config's keys."""
-    path = root / "config" / f"{config['profile']}.yaml"
-    text = (path if path.is_file() else root / "config" / "default.yaml").read_text()
+    """``choice_settings`` of the build's config: the markers of its ``marker_file``, each
+    value as sorted JSON so that the list does not depend on the order of the config's keys."""
+    text = marker_file(config["profile"], root).read_text()
     return [{**row, "value": json.dumps(row["value"], sort_keys=True)} for row in choice_settings(text, config)]
 
 

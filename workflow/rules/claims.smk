@@ -16,16 +16,14 @@ _CLAIM_SOURCES = {
     "fig1_init": (spectrum_path("clusters", FIG1_RUN, "init"), "clusters"),
     "fig1_final": (spectrum_path("clusters", FIG1_RUN, "final"), "clusters"),
 }
-CLAIM_INPUTS = {
-    name: path for name, (path, family) in _CLAIM_SOURCES.items() if family in BUILT_FAMILIES
-}
+CLAIM_INPUTS = {name: path for name, (path, family) in _CLAIM_SOURCES.items() if family in BUILT_FAMILIES}
 
 
 rule claims:
     input:
-        claims="config/claims.yaml",
         # the tables and spectra the claims read, of the families this build covers
         **CLAIM_INPUTS,
+        claims="config/claims.yaml",
         tolerances=[TOLERANCES] if os.path.isfile(TOLERANCES) else [],
     output:
         CLAIMS_OUTPUTS,

@@ -7,9 +7,7 @@ REPORT = f"paper/{PROFILE}/report.html"
 # the figures and tables of the families this build covers (workflow/rules/scope.smk), and
 # the claims table, which every build has
 REPORT_FIGURES = [name for name in FIGURE_NAMES if built(f"{FIGURES}/{name}.png")]
-REPORT_TABLES = [
-    name for name in TABLE_NAMES if name == "claims" or built(f"{TABLES}/{name}.csv")
-]
+REPORT_TABLES = [name for name in TABLE_NAMES if name == "claims" or built(f"{TABLES}/{name}.csv")]
 
 
 rule report:

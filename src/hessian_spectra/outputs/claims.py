@@ -181,12 +181,13 @@ def verdict(value: float, direction: str, holds: float, partly: float) -> str:
 def verdict_within(value: float, band: float, direction: str, holds: float, partly: float) -> str:
     """The verdict of ``value``, or, when a threshold lies within ``band`` of it (another
     machine's value may differ by that much: ``tolerance``), "borderline (<verdict> or
-    <verdict>: value ± band)" naming the verdicts on both sides, best first."""
+    <verdict>)" naming the verdicts on both sides, best first. The value and the band have
+    columns of their own: a verdict that printed them would differ between machines whose
+    values differ within the band, the difference the band is there to absorb."""
     ends = {verdict(v, direction, holds, partly) for v in (value - band, value, value + band)}
     if len(ends) == 1:
         return ends.pop()
-    named = " or ".join(v for v in VERDICTS if v in ends)
-    return f"borderline ({named}: {value:.4g} ± {band:.2g})"
+    return f"borderline ({' or '.join(v for v in VERDICTS if v in ends)})"
 
 
 def _load(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:

@@ -39,9 +39,14 @@ CLAIMS = pd.read_csv(TABLES / "claims.csv")
 pd.set_option("display.precision", 4)
 
 
+def is_built(name: str) -> bool:
+    """Whether this build made figure or table ``name``."""
+    return BUILT is None or name in BUILT
+
+
 def built(name: str) -> bool:
-    """Whether this build made figure or table ``name``; says so where it did not."""
-    if BUILT is None or name in BUILT:
+    """``is_built``, saying so where it was not."""
+    if is_built(name):
         return True
     display(Markdown(f"*`{name}`: not built at this profile (its family is not in config `families`).*"))
     return False
@@ -205,7 +210,7 @@ show_table("batch_size")
 
 # %%
 show_figure("fig_batch_ablation")
-if BUILT is None or "batch_ablation" in BUILT:
+if is_built("batch_ablation"):
     display(HTML(ablation_summary(pd.read_csv(TABLES / "batch_ablation.csv"))
                  .to_html(index=False, float_format="{:.4g}".format)))
 show_table("batch_ablation", ["lr", "batch_size", "step", "train_loss", "train_accuracy", "test_accuracy",

@@ -53,6 +53,20 @@ def job_seconds(logs: Path) -> list[tuple[str, float]]:
     return rows
 
 
+def print_job_seconds(logs: Path) -> None:
+    """Each job's wall seconds under ``logs``, then their sums by kind (train, spectrum) and family."""
+    rows = job_seconds(logs)
+    totals: dict[str, float] = {}
+    for job, seconds in rows:
+        print(f"{job:45s} {seconds:9.1f} s")
+        kind, name = job.split("/", 1)
+        key = f"{kind} {name.split('_')[0]}"
+        totals[key] = totals.get(key, 0.0) + seconds
+    for key in sorted(totals):
+        print(f"total {key:39s} {totals[key]:9.0f} s")
+    print(f"jobs_total_s={sum(s for _, s in rows):.0f} (benchmark files: every job that ran, this or an earlier call)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget-gb", type=float, default=20.0, help="hessian.memory_budget_gb")
@@ -66,8 +80,13 @@ def main() -> None:
                         "instead of the profile's; the profile's name then ends in _steps<N>")
     parser.add_argument("--ablation", type=yaml.safe_load, default={},
                         help="settings of batch_ablation to override, as YAML, e.g. '{k: 10, points: 5}'")
+    parser.add_argument("--seconds-only", action="store_true",
+                        help="print the finished jobs' seconds of the profile and build nothing")
     args = parser.parse_args()
     profile = PROFILES[args.source] + (f"_steps{args.batch_steps}" if args.batch_steps else "")
+    if args.seconds_only:
+        print_job_seconds(Path("logs") / profile)
+        return
     if args.source == "fashion_mnist":
         link_fashion_mnist(DATA_DIR)
     config = yaml.safe_load(Path("config/paper.yaml").read_text())
@@ -90,10 +109,7 @@ def main() -> None:
                     "--cores", str(args.cores), "--resources", f"mem_mb={args.mem_mb}",
                     "--configfile", str(config_file)], check=True)
     wall = time.perf_counter() - start
-    rows = job_seconds(Path("logs") / profile)
-    for job, seconds in rows:
-        print(f"{job:45s} {seconds:9.1f} s")
-    print(f"jobs_total_s={sum(s for _, s in rows):.0f} (benchmark files: every job that ran, this or an earlier call)")
+    print_job_seconds(Path("logs") / profile)
     for table in TABLES:
         path = Path(f"tables/{profile}/{table}.md")
         if path.is_file():

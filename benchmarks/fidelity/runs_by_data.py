@@ -38,6 +38,8 @@ def main() -> None:
         label, sep, path = item.partition("=")
         if not sep:
             parser.error(f"{item!r}: write LABEL=TABLE.csv")
+        if label in tables:
+            parser.error(f"label {label!r} given twice: each table needs a label of its own")
         tables[label] = pd.read_csv(path)
     rows = side_by_side(tables)
     for column in ("train_accuracy", "test_accuracy", "fraction_negative"):

@@ -21,6 +21,7 @@
 # %% tags=["parameters"]
 # the profile whose results this page shows; `rule report` sets it (and the settings below)
 PROFILE = "default"
+CONFIG_FILES = None  # the config files read, the last one winning; None: config/<PROFILE>.yaml
 CHOICES = None  # the `choice` settings of the build: hessian_spectra.outputs.report.profile_choices
 STAND_INS = None  # the data sets that stand in for the paper's: hessian_spectra.outputs.report.stand_ins
 BUILT = None  # the figures and tables this build made (config `families`); None: every one
@@ -79,7 +80,8 @@ def show_table(name: str, columns: list[str] | None = None) -> None:
 
 # text reads better left-aligned than in nbconvert's right-aligned table cells
 display(HTML("<style>table.dataframe td, table.dataframe th {text-align: left !important;}</style>"))
-display(Markdown(f"**Profile: `{PROFILE}`** (config/{PROFILE}.yaml). "
+CONFIG_NOTE = " over ".join(f"`{path}`" for path in reversed(CONFIG_FILES or [f"config/{PROFILE}.yaml"]))
+display(Markdown(f"**Profile: `{PROFILE}`** (config {CONFIG_NOTE}). "
                  + (" ".join(STAND_INS) if STAND_INS else "The paper's data sets.")))
 
 # %% [markdown]

@@ -300,6 +300,11 @@ def test_a_build_of_some_families_runs_none_of_the_others(built, tmp_path):
     assert (jobs["claims"], jobs["report"]) == (1, 1)
 
 
+def test_the_built_report_names_the_config_files_in_the_order_they_apply(built):
+    html = (built / "paper/ci/report.html").read_text()
+    assert "(config <code>config/ci.yaml</code> over <code>config/default.yaml</code>)" in html
+
+
 def test_the_report_of_some_families_says_what_was_not_built(built, tmp_path):
     """The report notebook on a folder holding only Family A's and Appendix B's figures,
     Table 1 and the claims: it renders, and names what it did not find."""
@@ -309,9 +314,11 @@ def test_the_report_of_some_families_says_what_was_not_built(built, tmp_path):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(built / path, tmp_path / path)
     output = tmp_path / "report.html"
-    render_report(ROOT / "paper/report.py", {"PROFILE": "ci", "CHOICES": [], "STAND_INS": [],
+    render_report(ROOT / "paper/report.py", {"PROFILE": "ci", "CONFIG_FILES": ["config/default.yaml", "results/ci.yaml"],
+                                             "CHOICES": [], "STAND_INS": [],
                                              "BUILT": [*SOME_FIGURES, "table1", "claims"]}, output, root=tmp_path)
     html = output.read_text()
+    assert "(config <code>results/ci.yaml</code> over <code>config/default.yaml</code>)" in html
     assert html.count('src="data:image/png;base64,') == len(SOME_FIGURES)
     for name in ("fig4_width_right_edge", "batch_size", "fig9_batch_switch", "batch_ablation"):
         assert f"<code>{name}</code>: not built at this profile" in html

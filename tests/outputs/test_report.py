@@ -5,14 +5,15 @@ self-contained HTML page (a tiny notebook here; the real one in test_workflow)."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
 from cases import ROOT
-from hessian_spectra.outputs.report import (choice_settings, claims_for, marker_file, profile_choices, render_report,
-                                            stand_ins)
+from hessian_spectra.outputs.report import (choice_settings, claims_for, config_files, marker_file, profile_choices,
+                                            render_report, stand_ins)
 
 CONFIG_TEXT = """\
 profile: toy
@@ -67,6 +68,17 @@ def test_a_derived_profile_lists_the_choices_of_the_profile_it_is_named_after(tm
     assert marker_file("papers", tmp_path).name == "default.yaml"
     assert profile_choices({"profile": "paper_cpu", "seed": 3}, tmp_path) == [
         {"setting": "seed", "value": "3", "why": "paper's"}]
+
+
+def test_config_files_put_the_given_ones_last_relative_to_the_root(tmp_path):
+    """Snakemake lists the --configfile files first, then the Snakefile's own; the given ones win."""
+    given = [tmp_path / "results" / "derived.yaml"]
+    read = [*given, Path("config/default.yaml")]
+    assert config_files(read, given, tmp_path) == ["config/default.yaml", "results/derived.yaml"]
+    assert config_files([Path("config/default.yaml")] * 2, [Path("config/default.yaml")], tmp_path) == [
+        "config/default.yaml"]
+    outside = tmp_path.parent / "elsewhere.yaml"
+    assert config_files([outside, "config/default.yaml"], [outside], tmp_path)[-1] == str(outside)
 
 
 def test_stand_ins_name_what_replaces_the_papers_data():

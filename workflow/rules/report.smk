@@ -1,7 +1,7 @@
 # The replication report: paper/report.py (a jupytext notebook) executed for this profile
 # and rendered to one self-contained HTML page, the last step of `rule all`.
 
-from hessian_spectra.outputs.report import profile_choices, stand_ins
+from hessian_spectra.outputs.report import config_files, profile_choices, stand_ins
 
 REPORT = f"paper/{PROFILE}/report.html"
 # the figures and tables of the families this build covers (workflow/rules/scope.smk), and
@@ -24,6 +24,7 @@ rule report:
         ENVIRONMENT
     params:
         profile=PROFILE,
+        config_files=config_files(workflow.configfiles, workflow.overwrite_configfiles),
         choices=profile_choices(config),
         stand_ins=stand_ins(config),
         built=REPORT_FIGURES + REPORT_TABLES,

@@ -5,6 +5,6 @@ from hessian_spectra.pipeline.jobs import job
 with job(snakemake):
     params = snakemake.params
     render_report(snakemake.input.notebook,
-                  {"PROFILE": params.profile, "CHOICES": params.choices, "STAND_INS": params.stand_ins,
-                   "BUILT": params.built},
+                  {"PROFILE": params.profile, "CONFIG_FILES": params.config_files, "CHOICES": params.choices,
+                   "STAND_INS": params.stand_ins, "BUILT": params.built},
                   snakemake.output[0])

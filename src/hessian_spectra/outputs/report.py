@@ -85,6 +85,18 @@ def _lookup(config: dict, path: list[str]):
     return node
 
 
+def config_files(read: list, given: list, root: Path = Path(".")) -> list[str]:
+    """The config files of a build in the order Snakemake applies them, the last one winning:
+    the Snakefile's own (``read``, Snakemake's ``workflow.configfiles``, less the ``given``
+    ones), then those given with ``--configfile`` (``given``), which override it; paths
+    relative to ``root`` where they lie under it. A derived profile (one a benchmark script
+    writes, e.g. ``results/paper_cpu_mnist_5k.yaml``) has no ``config/<profile>.yaml``."""
+    root = root.resolve()
+    given = [(root / path).resolve() for path in given]
+    ordered = [path for path in ((root / path).resolve() for path in read) if path not in given] + given
+    return [str(path.relative_to(root)) if path.is_relative_to(root) else str(path) for path in ordered]
+
+
 def stand_ins(config: dict) -> list[str]:
     """One sentence per data set that stands in for the paper's at this profile."""
     sentences = []
